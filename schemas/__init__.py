@@ -1,0 +1,1 @@
+"""lscb-returns: schemas."""
