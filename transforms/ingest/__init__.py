@@ -1,0 +1,24 @@
+"""Safe ingest: refuse hostile or malformed files, then read a return into raw sheets.
+
+Public API: `read_return(path, display_name=None) -> ReturnFile` (raises `Refused`).
+"""
+
+from transforms.ingest.model import (
+    HeaderProblem,
+    KeyValueSheet,
+    Location,
+    Refused,
+    ReturnFile,
+    Sheet,
+    TableSheet,
+)
+
+__all__ = [
+    "HeaderProblem",
+    "KeyValueSheet",
+    "Location",
+    "Refused",
+    "ReturnFile",
+    "Sheet",
+    "TableSheet",
+]

@@ -1,0 +1,1 @@
+"""Validation against the standard: public API `validate_return(...)` and `validate_file(...)`."""
