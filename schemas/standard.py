@@ -277,7 +277,8 @@ def _build_field(spec: dict[str, Any], sheet: str) -> Field:
     unknown = set(spec) - known
     if unknown:
         raise ValueError(f"{sheet}.{spec.get('name')}: unknown keys {sorted(unknown)}")
-    return Field(sheet=sheet, **{k: (str(v) if k in ("since", "retired") else v) for k, v in spec.items()})
+    values: dict[str, Any] = {k: (str(v) if k in ("since", "retired") else v) for k, v in spec.items()}
+    return Field(sheet=sheet, **values)
 
 
 def _build_rule(spec: dict[str, Any], sheets: tuple[Sheet, ...]) -> Rule:
