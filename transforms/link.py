@@ -1,0 +1,561 @@
+"""Cross-council linkage (standard section 5, rules X1 to X5), as pure functions over tables.
+
+Input: the child records of every current submission (a council's latest accepted or signed-off
+version of each period) up to the period being compiled plus the next one, as a DataFrame with
+the columns of `child_records` (`council_code, period, local_child_id, upn_key, nhs_key,
+birth_month, sex, identified_on, closed_on, closure_reason, moved_to_council,
+moved_from_council, moved_from_child_id`, others ignored), and the list of current submissions
+(`council_code, period`), so that "B sent a return without the child" can be told from "B sent
+nothing".
+
+Records are clustered into children (union-find by label propagation):
+- records sharing a UPN key or an NHS key are one child, so a child with UPN only in one return,
+  UPN and NHS in another and NHS only in a third is one child;
+- records of one council (through recodes) with the same local_child_id are one child;
+- a record naming `moved_from_council` + `moved_from_child_id` joins that council's record with
+  that id, unless both records carry a key of the same kind and the keys differ (the keys are
+  stronger evidence than a typed-in id).
+
+Councils are compared through the register: a recode is the same council (never X1/X2/X5
+between its codes), and a council "is or became" its successors, so a child who moved to
+Cumbria and appears in Cumberland after the split has arrived. Findings carry each council's
+own local_child_id only; keys never leave this module.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from schemas.calendar import Period
+from schemas.register import Register, load_register
+from schemas.standard import Standard, load_standard
+
+RULES = ("X1", "X2", "X3", "X4", "X5")
+MOVED_OUT = "MOVED_OUT"
+UNKNOWN_SEX = "U"
+
+CHILD_COLUMNS = (
+    "council_code",
+    "period",
+    "local_child_id",
+    "upn_key",
+    "nhs_key",
+    "birth_month",
+    "sex",
+    "identified_on",
+    "closed_on",
+    "closure_reason",
+    "moved_to_council",
+    "moved_from_council",
+    "moved_from_child_id",
+)
+
+# X1 is also reported to the receiving council, which holds no record of the child, so the
+# schema's message (written for the council that owns the record) cannot name the child there.
+# Decision: the receiving council is told which council and period, never the other's id.
+X1_RECEIVING_MESSAGE = (
+    "{other_council} closed a child as MOVED_OUT to you in {period}; the child is not in your "
+    "return for {period} or the next quarter."
+)
+
+
+@dataclass(frozen=True, order=True)
+class CrossCouncilFinding:
+    """One cross-council finding about one child and one pair of councils (analysts only)."""
+
+    rule: str
+    period: str
+    from_council_code: str
+    to_council_code: str
+    from_local_child_id: str | None
+    to_local_child_id: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, order=True)
+class CouncilFinding:
+    """A cross-council finding as one council sees it: its own local_child_id only."""
+
+    council_code: str
+    rule: str
+    period: str
+    local_child_id: str | None
+    other_council_code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    findings: list[CrossCouncilFinding]
+    children: int  # distinct children (clusters) among the records
+
+    def for_period(self, period: str) -> list[CrossCouncilFinding]:
+        return [f for f in self.findings if f.period == period]
+
+
+# --------------------------------------------------------------------------------------------
+# Register relations (cached: the same few hundred pairs are asked about many times)
+
+
+class _Relations:
+    def __init__(self, register: Register) -> None:
+        self.register = register
+        self._lineage: dict[str, str] = {}
+        self._became: dict[tuple[str, str], bool] = {}
+
+    def lineage(self, code: str) -> str:
+        if code not in self._lineage:
+            try:
+                self._lineage[code] = self.register.lineage_id(code)
+            except KeyError:
+                self._lineage[code] = code
+        return self._lineage[code]
+
+    def same(self, a: str, b: str) -> bool:
+        return self.lineage(a) == self.lineage(b)
+
+    def is_or_became(self, old: str, new: str) -> bool:
+        if (old, new) not in self._became:
+            try:
+                self._became[(old, new)] = self.same(old, new) or self.register.is_or_became(old, new)
+            except KeyError:
+                self._became[(old, new)] = False
+        return self._became[(old, new)]
+
+    def related(self, a: str, b: str) -> bool:
+        """Same council, or one is a predecessor of the other (a reorganisation, not a move)."""
+        return self.is_or_became(a, b) or self.is_or_became(b, a)
+
+
+# --------------------------------------------------------------------------------------------
+# Clustering
+
+
+def _ordinal(period: str) -> int:
+    p = Period.parse(period)
+    return p.year * 4 + p.quarter - 1
+
+
+def _period_code(ordinal: int) -> str:
+    return Period(ordinal // 4, ordinal % 4 + 1).code
+
+
+def prepare(children: pd.DataFrame, register: Register | None = None) -> pd.DataFrame:
+    """Normalise the columns linkage needs: text stripped, blanks as None, dates as Timestamps."""
+    relations = _Relations(register or load_register())
+    frame = pd.DataFrame(index=range(len(children)))
+    source = children.reset_index(drop=True)
+    for column in CHILD_COLUMNS:
+        if column in source.columns:
+            frame[column] = source[column]
+        else:
+            frame[column] = None
+    for column in (
+        "council_code",
+        "period",
+        "local_child_id",
+        "upn_key",
+        "nhs_key",
+        "sex",
+        "closure_reason",
+        "moved_to_council",
+        "moved_from_council",
+        "moved_from_child_id",
+    ):
+        values = frame[column].astype("string").str.strip()
+        present = (values.notna() & (values != "")).to_numpy(dtype=bool)
+        # object dtype on purpose: pandas 3 would infer `str` and turn None into NaN
+        frame[column] = pd.Series(np.where(present, values.astype(object).to_numpy(), None), dtype=object)
+    frame["birth_month"] = pd.Series([_month(v) for v in frame["birth_month"]], dtype=object)
+    for column in ("identified_on", "closed_on"):
+        frame[column] = pd.to_datetime(frame[column], errors="coerce")
+    periods = {code: _ordinal(code) for code in frame["period"].dropna().unique()}
+    frame["p"] = frame["period"].map(periods).astype("int64")
+    frame["lineage"] = frame["council_code"].map({c: relations.lineage(c) for c in frame["council_code"].unique()})
+    starts = {code: pd.Timestamp(Period.parse(code).start) for code in periods}
+    ends = {code: pd.Timestamp(Period.parse(code).end) for code in periods}
+    frame["period_start"] = frame["period"].map(starts)
+    frame["period_end"] = frame["period"].map(ends)
+    frame["open_at_end"] = frame["closed_on"].isna() | (frame["closed_on"] > frame["period_end"])
+    frame["identified_in_period"] = (
+        frame["identified_on"].notna()
+        & (frame["identified_on"] >= frame["period_start"])
+        & (frame["identified_on"] <= frame["period_end"])
+    )
+    return frame
+
+
+def _month(value: object) -> str | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
+        return None
+    text = str(value).strip()
+    return text[:7] if len(text) >= 7 else None
+
+
+def cluster(records: pd.DataFrame, register: Register | None = None) -> np.ndarray:
+    """A child number per record (the smallest record index in its cluster); `records` as from
+    `prepare`."""
+    n = len(records)
+    labels = np.arange(n, dtype=np.int64)
+    groupings: list[np.ndarray] = []
+    for column in ("upn_key", "nhs_key"):
+        groupings.append(_group_ids(records[column]))
+    groupings.append(_group_ids(records["lineage"].astype(str) + "\x1f" + records["local_child_id"].astype(str)))
+    edges = _moved_from_edges(records, _Relations(register or load_register()))
+    while True:
+        before = labels.copy()
+        for groups in groupings:
+            mask = groups >= 0
+            if mask.any():
+                minima = pd.Series(labels[mask]).groupby(groups[mask]).transform("min").to_numpy()
+                labels[mask] = np.minimum(labels[mask], minima)
+        if len(edges):
+            u, v = edges[:, 0], edges[:, 1]
+            m = np.minimum(labels[u], labels[v])
+            np.minimum.at(labels, u, m)
+            np.minimum.at(labels, v, m)
+        labels = labels[labels]  # pointer jumping: follow each label to its own label
+        if np.array_equal(labels, before):
+            return labels
+
+
+def _group_ids(values: pd.Series) -> np.ndarray:
+    codes, _ = pd.factorize(values, use_na_sentinel=True)
+    return np.asarray(codes, dtype=np.int64)
+
+
+def _moved_from_edges(records: pd.DataFrame, relations: _Relations) -> np.ndarray:
+    refs = records[records["moved_from_council"].notna() & records["moved_from_child_id"].notna()]
+    if refs.empty:
+        return np.empty((0, 2), dtype=np.int64)
+    index: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i, lineage, local_id in zip(records.index, records["lineage"], records["local_child_id"], strict=True):
+        index[(lineage, local_id)].append(int(i))
+    edges: list[tuple[int, int]] = []
+    upn, nhs = records["upn_key"].to_numpy(), records["nhs_key"].to_numpy()
+    for i, council, local_id in zip(refs.index, refs["moved_from_council"], refs["moved_from_child_id"], strict=True):
+        for j in index.get((relations.lineage(council), local_id), ()):
+            if _keys_disagree(upn[i], upn[j]) or _keys_disagree(nhs[i], nhs[j]):
+                continue
+            edges.append((int(i), j))
+    return np.array(edges, dtype=np.int64).reshape(-1, 2)
+
+
+def _keys_disagree(a: object, b: object) -> bool:
+    return a is not None and b is not None and a != b
+
+
+# --------------------------------------------------------------------------------------------
+# The rules
+
+
+def link(
+    children: pd.DataFrame,
+    submissions: pd.DataFrame | Iterable[tuple[str, str]],
+    *,
+    register: Register | None = None,
+    through: str | None = None,
+    x1_decided_through: str | None = None,
+) -> LinkResult:
+    """Run X1 to X5 over the records of current submissions.
+
+    `submissions`: the current submissions (`council_code, period` pairs) the records come from,
+    including those with no children. `through`: the latest period whose records are used
+    (default: the latest present). X1 for a closure in P needs P+1: it is decided for closures up
+    to `x1_decided_through` (default: every period, i.e. a missing P+1 counts as "not there").
+    Returns every finding of every period; filter with `LinkResult.for_period`.
+    """
+    register = register or load_register()
+    relations = _Relations(register)
+    records = prepare(children, register)
+    if through is not None:
+        records = records[records["p"] <= _ordinal(through)].reset_index(drop=True)
+    subs = _submission_set(submissions, relations, _ordinal(through) if through else None)
+    if records.empty:
+        return LinkResult(findings=[], children=0)
+    records["child"] = cluster(records, register)
+    decided = _ordinal(x1_decided_through) if x1_decided_through else None
+
+    findings: set[CrossCouncilFinding] = set()
+    by_child: dict[int, list[int]] = defaultdict(list)
+    for i, child in enumerate(records["child"].to_numpy()):
+        by_child[int(child)].append(i)
+    multi = records.groupby("child")["lineage"].nunique()
+    multi_children = set(multi.index[multi > 1].astype(int))
+    cols = {c: records[c].to_numpy() for c in records.columns}
+
+    findings.update(_x1(records, by_child, cols, relations, decided))
+    findings.update(_x2(multi_children, by_child, cols, relations, subs))
+    findings.update(_x3(records, cols, relations))
+    findings.update(_x4(records, by_child, cols, relations))
+    findings.update(_x5(records, multi_children, by_child, cols, relations))
+    return LinkResult(findings=sorted(findings), children=len(by_child))
+
+
+def _submission_set(
+    submissions: pd.DataFrame | Iterable[tuple[str, str]], relations: _Relations, through: int | None
+) -> set[tuple[str, int]]:
+    pairs: Iterable[tuple[str, str]] = (
+        zip(submissions["council_code"], submissions["period"], strict=True)
+        if isinstance(submissions, pd.DataFrame)
+        else submissions
+    )
+    result = set()
+    for council, period in pairs:
+        p = _ordinal(str(period))
+        if through is None or p <= through:
+            result.add((relations.lineage(str(council)), p))
+    return result
+
+
+def _x1(
+    records: pd.DataFrame,
+    by_child: dict[int, list[int]],
+    cols: dict[str, np.ndarray],
+    relations: _Relations,
+    decided: int | None,
+) -> list[CrossCouncilFinding]:
+    """Closed MOVED_OUT to B in P; the child is in no return of B (or what B became) for P or P+1."""
+    out = []
+    moved = records.index[(records["closure_reason"] == MOVED_OUT) & records["moved_to_council"].notna()]
+    for i in moved:
+        a, b, p = cols["council_code"][i], cols["moved_to_council"][i], int(cols["p"][i])
+        if decided is not None and p > decided:
+            continue
+        if relations.same(a, b):
+            continue
+        arrived = any(
+            int(cols["p"][j]) in (p, p + 1) and relations.is_or_became(b, cols["council_code"][j])
+            for j in by_child[int(cols["child"][i])]
+        )
+        if not arrived:
+            out.append(CrossCouncilFinding("X1", cols["period"][i], a, b, cols["local_child_id"][i], None))
+    return out
+
+
+def _x2(
+    multi_children: set[int],
+    by_child: dict[int, list[int]],
+    cols: dict[str, np.ndarray],
+    relations: _Relations,
+    subs: set[tuple[str, int]],
+) -> list[CrossCouncilFinding]:
+    """Open in A in P, a new case in B in P or P+1, and A never closed it.
+
+    "New case" in B: B's first record of the child, identified in that period, or B had sent a
+    return for the period before without the child. Reported once, in the period the new case
+    appears in B. A reorganisation (B is what A became) is not a move.
+    """
+    out = []
+    for child in multi_children:
+        rows = by_child[child]
+        by_lineage: dict[str, list[int]] = defaultdict(list)
+        for j in rows:
+            by_lineage[cols["lineage"][j]].append(j)
+        for lineage_a, rows_a in by_lineage.items():
+            if any(not pd.isna(cols["closed_on"][j]) for j in rows_a):
+                continue  # A closed it at some point: the move (or an end) was recorded
+            open_periods = {int(cols["p"][j]): j for j in rows_a if cols["open_at_end"][j]}
+            for lineage_b, rows_b in by_lineage.items():
+                if lineage_b == lineage_a:
+                    continue
+                first = min(rows_b, key=lambda j: (int(cols["p"][j]), cols["council_code"][j]))
+                pb = int(cols["p"][first])
+                new = bool(cols["identified_in_period"][first]) or (lineage_b, pb - 1) in subs
+                if not new:
+                    continue
+                a_row = open_periods.get(pb, open_periods.get(pb - 1))
+                if a_row is None:
+                    continue
+                a, b = cols["council_code"][a_row], cols["council_code"][first]
+                if relations.related(a, b):
+                    continue
+                out.append(
+                    CrossCouncilFinding(
+                        "X2", cols["period"][first], a, b, cols["local_child_id"][a_row], cols["local_child_id"][first]
+                    )
+                )
+    return out
+
+
+def _x3(records: pd.DataFrame, cols: dict[str, np.ndarray], relations: _Relations) -> list[CrossCouncilFinding]:
+    """The same key in two councils with a different birth month or sex (U matches any sex).
+
+    One finding per child and pair of councils, in the first period both conflicting records
+    exist; `from` is the council that reported the child first.
+    """
+    found: dict[tuple[str, str, str, str], CrossCouncilFinding] = {}
+    for column in ("upn_key", "nhs_key"):
+        keyed = records[records[column].notna()]
+        counts = keyed.groupby(column)["lineage"].nunique()
+        shared = keyed[keyed[column].isin(counts.index[counts > 1])]
+        for _, group in shared.groupby(column):
+            rows = sorted(group.index, key=lambda j: (int(cols["p"][j]), cols["council_code"][j]))
+            for x, i in enumerate(rows):
+                for j in rows[x + 1 :]:
+                    if cols["lineage"][i] == cols["lineage"][j] or not _conflict(cols, i, j):
+                        continue
+                    a, b = cols["council_code"][i], cols["council_code"][j]
+                    if relations.same(a, b):
+                        continue
+                    period = cols["period"][j]  # the later of the two: when the conflict exists
+                    key = (
+                        cols["lineage"][i],
+                        cols["lineage"][j],
+                        str(cols["local_child_id"][i]),
+                        str(cols["local_child_id"][j]),
+                    )
+                    finding = CrossCouncilFinding(
+                        "X3", period, a, b, cols["local_child_id"][i], cols["local_child_id"][j]
+                    )
+                    if key not in found or finding.period < found[key].period:
+                        found[key] = finding
+    return list(found.values())
+
+
+def _conflict(cols: dict[str, np.ndarray], i: int, j: int) -> bool:
+    month_i, month_j = cols["birth_month"][i], cols["birth_month"][j]
+    if month_i is not None and month_j is not None and month_i != month_j:
+        return True
+    sex_i, sex_j = cols["sex"][i], cols["sex"][j]
+    return sex_i is not None and sex_j is not None and UNKNOWN_SEX not in (sex_i, sex_j) and sex_i != sex_j
+
+
+def _x4(
+    records: pd.DataFrame, by_child: dict[int, list[int]], cols: dict[str, np.ndarray], relations: _Relations
+) -> list[CrossCouncilFinding]:
+    """B names moved_from_council A; A (or a predecessor or successor of A) never reported the child.
+
+    Reported once per child and pair, in the first period B names A.
+    """
+    first: dict[tuple[int, str, str], int] = {}
+    named = records.index[records["moved_from_council"].notna()]
+    for i in named:
+        a, b = cols["moved_from_council"][i], cols["council_code"][i]
+        if relations.same(a, b):
+            continue
+        key = (int(cols["child"][i]), relations.lineage(a), cols["lineage"][i])
+        if key not in first or (int(cols["p"][i]), b) < (int(cols["p"][first[key]]), cols["council_code"][first[key]]):
+            first[key] = int(i)
+    out = []
+    for (child, _lineage_a, _lineage_b), i in first.items():
+        a = cols["moved_from_council"][i]
+        reported = any(relations.related(a, cols["council_code"][j]) for j in by_child[child])
+        if not reported:
+            out.append(
+                CrossCouncilFinding(
+                    "X4", cols["period"][i], a, cols["council_code"][i], None, cols["local_child_id"][i]
+                )
+            )
+    return out
+
+
+def _x5(
+    records: pd.DataFrame,
+    multi_children: set[int],
+    by_child: dict[int, list[int]],
+    cols: dict[str, np.ndarray],
+    relations: _Relations,
+) -> list[CrossCouncilFinding]:
+    """Open at the same period end in two councils (not two codes of one council).
+
+    One finding per child, pair and period; `from` is the council that reported the child first.
+    """
+    out = []
+    for child in multi_children:
+        rows = by_child[child]
+        first_seen: dict[str, tuple[int, str]] = {}
+        for j in rows:
+            seen = (int(cols["p"][j]), cols["council_code"][j])
+            lineage = cols["lineage"][j]
+            if lineage not in first_seen or seen < first_seen[lineage]:
+                first_seen[lineage] = seen
+        by_period: dict[int, dict[str, int]] = defaultdict(dict)
+        for j in rows:
+            if cols["open_at_end"][j]:
+                by_period[int(cols["p"][j])].setdefault(cols["lineage"][j], j)
+        for p, open_rows in by_period.items():
+            if len(open_rows) < 2:
+                continue
+            ordered = sorted(open_rows.items(), key=lambda item: (first_seen[item[0]], item[0]))
+            for x, (_, i) in enumerate(ordered):
+                for _, j in ordered[x + 1 :]:
+                    a, b = cols["council_code"][i], cols["council_code"][j]
+                    if relations.related(a, b):
+                        continue
+                    out.append(
+                        CrossCouncilFinding(
+                            "X5", _period_code(p), a, b, cols["local_child_id"][i], cols["local_child_id"][j]
+                        )
+                    )
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# What each council is told, and counts per pair
+
+
+def council_findings(
+    findings: Iterable[CrossCouncilFinding],
+    *,
+    register: Register | None = None,
+    standard: Standard | None = None,
+) -> list[CouncilFinding]:
+    """Each finding as the councils concerned see it, with only their own local_child_id.
+
+    X1: both councils (the receiving one without any id); X2: the council that never closed the
+    case; X3 and X5: both; X4: the council that named the other.
+    """
+    register = register or load_register()
+    standard = standard or load_standard()
+
+    def name(code: str) -> str:
+        council = register.find(code)
+        return f"{council.name} ({code})" if council else code
+
+    out: list[CouncilFinding] = []
+    for f in findings:
+        template = standard.rule(f.rule).message
+
+        def told(
+            council: str, own_id: str | None, other: str, text: str = template, f: CrossCouncilFinding = f
+        ) -> None:
+            message = text.format(local_child_id=own_id, other_council=name(other), period=f.period)
+            out.append(CouncilFinding(council, f.rule, f.period, own_id, other, message))
+
+        if f.rule == "X1":
+            told(f.from_council_code, f.from_local_child_id, f.to_council_code)
+            told(f.to_council_code, None, f.from_council_code, X1_RECEIVING_MESSAGE)
+        elif f.rule == "X2":
+            told(f.from_council_code, f.from_local_child_id, f.to_council_code)
+        elif f.rule == "X4":
+            told(f.to_council_code, f.to_local_child_id, f.from_council_code)
+        else:  # X3, X5
+            told(f.from_council_code, f.from_local_child_id, f.to_council_code)
+            told(f.to_council_code, f.to_local_child_id, f.from_council_code)
+    return sorted(out)
+
+
+def pair_counts(findings: Iterable[CrossCouncilFinding]) -> pd.DataFrame:
+    """Children per period, rule and pair of councils (`time_period, rule, from_council_code,
+    to_council_code, children`)."""
+    frame = pd.DataFrame([f.to_json() for f in findings], columns=list(CrossCouncilFinding.__dataclass_fields__))
+    if frame.empty:
+        return pd.DataFrame(columns=["time_period", "rule", "from_council_code", "to_council_code", "children"])
+    counts = (
+        frame.groupby(["period", "rule", "from_council_code", "to_council_code"])
+        .size()
+        .rename("children")
+        .reset_index()
+    )
+    return counts.rename(columns={"period": "time_period"}).sort_values(
+        ["time_period", "rule", "from_council_code", "to_council_code"], ignore_index=True
+    )
