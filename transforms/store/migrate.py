@@ -1,0 +1,67 @@
+"""Alembic, driven programmatically: `upgrade`, `downgrade`, `current` for the project's database.
+
+The migration scripts live in `migrations/` at the project root (`migrations/alembic.ini` is
+there for anyone who prefers the `alembic` command: `alembic -c migrations/alembic.ini ...`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, inspect
+
+from transforms.store.engine import get_engine
+
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def alembic_config(engine: Engine) -> object:
+    from alembic.config import Config
+
+    config = Config(str(MIGRATIONS_DIR / "alembic.ini"))
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
+    return config
+
+
+def upgrade(engine_or_url: Engine | str | None = None, revision: str = "head") -> None:
+    from alembic import command
+
+    engine = get_engine(engine_or_url)
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection  # type: ignore[attr-defined]
+        command.upgrade(config, revision)  # type: ignore[arg-type]
+
+
+def downgrade(engine_or_url: Engine | str | None = None, revision: str = "-1") -> None:
+    from alembic import command
+
+    engine = get_engine(engine_or_url)
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection  # type: ignore[attr-defined]
+        command.downgrade(config, revision)  # type: ignore[arg-type]
+
+
+def current(engine_or_url: Engine | str | None = None) -> str | None:
+    """The revision the database is at (None for an empty database)."""
+    from alembic.migration import MigrationContext
+
+    engine = get_engine(engine_or_url)
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head() -> str:
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory(str(MIGRATIONS_DIR))
+    revision = script.get_current_head()
+    assert revision is not None
+    return revision
+
+
+def is_initialised(engine: Engine) -> bool:
+    with engine.connect() as connection:
+        return inspect(connection).has_table("submissions")
