@@ -1,0 +1,277 @@
+"""How the project runs under Airflow: Airflow's environment, and the project's configuration
+resolved through Airflow's own mechanisms.
+
+- Airflow's home is `<data dir>/airflow`, its metadata database a SQLite file there (absolute
+  path, as Airflow requires) unless `AIRFLOW__DATABASE__SQL_ALCHEMY_CONN` says otherwise. It is
+  never the project's database.
+- The project database: the Airflow connection `lscb_db` when defined (UI, CLI,
+  `AIRFLOW_CONN_LSCB_DB`, or a secrets backend), else `LSCB_DATABASE_URL`, else the default
+  SQLite file in the data directory (`lscb.config.database_url()`).
+- The pseudonymisation key: the Airflow Variable `lscb_pseudonymisation_key` (Airflow looks in
+  its secrets backend first, then `AIRFLOW_VAR_LSCB_PSEUDONYMISATION_KEY`, then its database),
+  else `LSCB_PSEUDONYMISATION_KEY`, else the named demo key when `LSCB_DEMO=1`; else a run refuses
+  to start.
+- Folders: DAG params, else the Variables `lscb_inbox`, `lscb_archive`, `lscb_quarantine`,
+  `lscb_outputs`, else `<data dir>/inbox`, `archive`, `quarantine`, `outputs`. Each may be a
+  local path or an fsspec / ObjectStoragePath URL (`s3://aws_conn@bucket/inbox`).
+
+Functions that talk to Airflow import it lazily and only work inside a running task.
+Import-light: DAG files import this module at parse time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from lscb.config import PROJECT_ROOT
+
+DB_CONNECTION_ID = "lscb_db"
+KEY_VARIABLE = "lscb_pseudonymisation_key"
+LOCATION_VARIABLES = {
+    "inbox": "lscb_inbox",
+    "archive": "lscb_archive",
+    "quarantine": "lscb_quarantine",
+    "outputs": "lscb_outputs",
+}
+DAGS_FOLDER = PROJECT_ROOT / "dags"
+
+
+def _data_dir() -> Path:
+    configured = os.environ.get("LSCB_DATA_DIR", "").strip()
+    return (Path(configured).expanduser() if configured else PROJECT_ROOT / "var").resolve()
+
+
+def airflow_environment(data_dir: Path | None = None) -> dict[str, str]:
+    """The environment Airflow needs for this project (what `scripts/airflow-env` exports)."""
+    home = Path(os.environ.get("AIRFLOW_HOME") or (data_dir or _data_dir()) / "airflow").resolve()
+    return {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        # Our tasks import GX and pandas; the default 30 s import timeout is tight on a busy host.
+        "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",
+    }
+
+
+def apply_airflow_environment(data_dir: Path | None = None) -> dict[str, str]:
+    """Set Airflow's environment for this process where not set already (before importing
+    Airflow). Returns the values in force."""
+    for key, value in airflow_environment(data_dir).items():
+        os.environ.setdefault(key, value)
+    Path(os.environ["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
+    return {key: os.environ[key] for key in airflow_environment(data_dir)}
+
+
+# ------------------------------------------------------------------ inside a task
+
+
+def project_database_url() -> str:
+    """The project database: Airflow connection `lscb_db`, else `lscb.config.database_url()`."""
+    connection = _connection(DB_CONNECTION_ID)
+    if connection is not None:
+        return connection_to_sqlalchemy_url(connection)
+    from lscb.config import database_url
+
+    return database_url()
+
+
+def _connection(conn_id: str) -> Any | None:
+    try:
+        from airflow.sdk import BaseHook
+    except ImportError:  # pragma: no cover - Airflow is always installed here
+        return None
+    try:
+        return BaseHook.get_connection(conn_id)
+    except Exception as error:  # AirflowNotFoundException, or no task context (CLI use)
+        if type(error).__name__ in ("AirflowNotFoundException", "RuntimeError", "AirflowRuntimeError"):
+            return None
+        raise
+
+
+def connection_to_sqlalchemy_url(connection: Any) -> str:
+    """A SQLAlchemy URL for an Airflow connection: `extra` {"sqlalchemy_url": ...} wins; a
+    `postgres` connection becomes `postgresql+psycopg://`; `sqlite` takes the path from host."""
+    extra = connection.extra_dejson if hasattr(connection, "extra_dejson") else {}
+    if isinstance(extra, Mapping) and extra.get("sqlalchemy_url"):
+        return str(extra["sqlalchemy_url"])
+    conn_type = (connection.conn_type or "").lower()
+    if conn_type == "sqlite":
+        return f"sqlite:///{connection.host}"
+    if conn_type in ("postgres", "postgresql"):
+        from urllib.parse import quote
+
+        auth = ""
+        if connection.login:
+            auth = quote(connection.login, safe="")
+            if connection.password:
+                auth += ":" + quote(connection.password, safe="")
+            auth += "@"
+        port = f":{connection.port}" if connection.port else ""
+        return f"postgresql+psycopg://{auth}{connection.host or ''}{port}/{connection.schema or ''}"
+    return str(connection.get_uri())
+
+
+def load_pseudonymisation_key() -> None:
+    """Put the key from Airflow's Variable (secrets backend first) where `lscb.config` reads it,
+    then check a key is available: raises `lscb.cli.UserError` when there is none (a production
+    run never starts without it). Never logs the key."""
+    try:
+        from airflow.sdk import Variable
+
+        value = Variable.get(KEY_VARIABLE, default=None)
+    except Exception as error:  # no task context (CLI use)
+        if type(error).__name__ not in ("RuntimeError", "AirflowRuntimeError", "ImportError"):
+            raise
+        value = None
+    if value:
+        os.environ["LSCB_PSEUDONYMISATION_KEY"] = str(value)
+    from lscb.config import pseudonymisation_key
+
+    pseudonymisation_key()
+
+
+def location(kind: str, params: Mapping[str, Any] | None = None) -> Any:
+    """Where the inbox / archive / quarantine / outputs are for this run: a param of the same
+    name, else the Airflow Variable, else `<data dir>/<kind>`. URLs become ObjectStoragePath
+    (credentials from the Airflow connection named in the URL); local paths stay strings."""
+    value = (params or {}).get(kind) or None
+    if not value:
+        try:
+            from airflow.sdk import Variable
+
+            value = Variable.get(LOCATION_VARIABLES[kind], default=None)
+        except Exception as error:
+            if type(error).__name__ not in ("RuntimeError", "AirflowRuntimeError", "ImportError"):
+                raise
+            value = None
+    if not value:
+        from lscb.config import data_dir
+
+        return str(data_dir() / kind)
+    text = str(value)
+    if "://" in text and not text.startswith("file://"):
+        from airflow.sdk import ObjectStoragePath
+
+        return ObjectStoragePath(text)
+    return str(Path(text.removeprefix("file://")).expanduser().resolve())
+
+
+def compile_outputs(period: str, outputs: Any, *, database_url: str | None = None) -> dict[str, Any]:
+    """Run the national compile into `<outputs>/<period>` (a local folder, or any fsspec /
+    ObjectStoragePath location: compiled locally, then uploaded). Returns the folder and the
+    names of the files written: small, and free of personal data."""
+    from reports.compile import compile_period
+
+    fs = getattr(outputs, "fs", None)
+    if fs is None:
+        out_dir = Path(str(outputs)) / period
+        out_dir.mkdir(parents=True, exist_ok=True)
+        compile_period(period, out_dir, database_url=database_url)
+        files = sorted(str(path.relative_to(out_dir)) for path in out_dir.rglob("*") if path.is_file())
+        return {"out_dir": str(out_dir), "files": files}
+    import tempfile
+
+    target = outputs / period
+    with tempfile.TemporaryDirectory(prefix="lscb-compile-") as folder:
+        compile_period(period, Path(folder), database_url=database_url)
+        files = sorted(str(path.relative_to(folder)) for path in Path(folder).rglob("*") if path.is_file())
+        for name in files:
+            destination = target / name
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            destination.write_bytes((Path(folder) / name).read_bytes())
+    return {"out_dir": str(target), "files": files}
+
+
+# ------------------------------------------------------------------ running a DAG locally
+
+
+def migrate_airflow_db() -> None:
+    """`airflow db migrate` on Airflow's own metadata database (dag.test() needs it)."""
+    import subprocess
+    import sys
+
+    apply_airflow_environment()
+    airflow = Path(sys.executable).with_name("airflow")
+    command = [str(airflow)] if airflow.exists() else [sys.executable, "-m", "airflow"]
+    completed = subprocess.run([*command, "db", "migrate"], capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        tail = "\n".join((completed.stdout + completed.stderr).strip().splitlines()[-15:])
+        raise RuntimeError(f"airflow db migrate failed ({completed.returncode}):\n{tail}")
+
+
+def load_dag(dag_id: str) -> Any:
+    """The DAG object defined in `dags/<dag_id>.py` (imported as Airflow's DAG processor would)."""
+    import importlib.util
+    import sys
+
+    apply_airflow_environment()
+    path = DAGS_FOLDER / f"{dag_id}.py"
+    spec = importlib.util.spec_from_file_location(dag_id, path)
+    if spec is None or spec.loader is None:
+        raise FileNotFoundError(path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(dag_id, module)
+    spec.loader.exec_module(module)
+    from airflow.sdk import DAG
+
+    for value in vars(module).values():
+        if isinstance(value, DAG) and value.dag_id == dag_id:
+            return value
+    raise LookupError(f"no DAG {dag_id!r} in {path}")
+
+
+def test_dag(dag_id: str, conf: Mapping[str, Any]) -> dict[str, Any]:
+    """Run one DAG run in this process with `dag.test()` and return its state and the state of
+    every task instance: {"state", "run_id", "tasks": {task_id: {state: count}}, "failed": [...]}.
+    """
+    from collections import Counter, defaultdict
+
+    dag = load_dag(dag_id)
+    run = dag.test(run_conf=dict(conf))
+    from airflow.utils.session import create_session
+
+    tasks: dict[str, Counter[str]] = defaultdict(Counter)
+    failed: list[str] = []
+    with create_session() as session:
+        from airflow.models.taskinstance import TaskInstance
+
+        rows = (
+            session.query(TaskInstance).filter(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run.run_id).all()
+        )
+        for ti in rows:
+            state = str(getattr(ti.state, "value", ti.state))
+            tasks[ti.task_id][state] += 1
+            if state == "failed":
+                label = ti.rendered_map_index or (str(ti.map_index) if ti.map_index >= 0 else "")
+                failed.append(f"{ti.task_id}[{label}]" if label else ti.task_id)
+        state = str(getattr(run.state, "value", run.state))
+    return {
+        "state": state,
+        "run_id": run.run_id,
+        "tasks": {task_id: dict(counts) for task_id, counts in sorted(tasks.items())},
+        "failed": sorted(failed),
+    }
+
+
+def annual_location(params: Mapping[str, Any] | None = None) -> str:
+    """Where annual reports go: param `outputs`, else Variable `lscb_annual`, else <data dir>/annual."""
+    value = (params or {}).get("outputs") or None
+    if not value:
+        try:
+            from airflow.sdk import Variable
+
+            value = Variable.get("lscb_annual", default=None)
+        except Exception as error:
+            if type(error).__name__ not in ("RuntimeError", "AirflowRuntimeError", "ImportError"):
+                raise
+            value = None
+    if not value:
+        from lscb.config import data_dir
+
+        return str(data_dir() / "annual")
+    return str(Path(str(value)).expanduser().resolve())

@@ -1,0 +1,111 @@
+"""`lscb run-quarter` and `lscb run-annual`: run a DAG through Airflow on this machine.
+
+Each runs one DAG run with `dag.test()` (no scheduler or workers needed) against Airflow's own
+metadata database in `<data dir>/airflow` (migrated first), separate from the project database.
+The scheduler, the UI and Celery workers run the same DAG files: docs/AIRFLOW.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from lscb.cli import UserError
+from schemas.calendar import Period, format_financial_year, parse_financial_year
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    quarter = subparsers.add_parser(
+        "run-quarter",
+        help="run the quarterly_return DAG through Airflow (dag.test) on the returns in the inbox",
+        description="Validate and store every return in the inbox, then compile the national outputs "
+        "for the period, by running the quarterly_return DAG through Airflow in this process.",
+    )
+    quarter.add_argument("--period", metavar="YYYY-Qn", help="the quarter (default: the latest closed quarter)")
+    for kind in ("inbox", "archive", "quarantine", "outputs"):
+        quarter.add_argument(f"--{kind}", metavar="DIR_OR_URL", help=f"the {kind} (default: <data dir>/{kind})")
+    quarter.add_argument(
+        "--no-migrate", action="store_true", help="skip `airflow db migrate` and the project's `db upgrade`"
+    )
+    quarter.add_argument("--json", action="store_true", help="print the run's result as JSON")
+    quarter.set_defaults(func=run_quarter)
+
+    annual = subparsers.add_parser(
+        "run-annual",
+        help="run the annual_report DAG through Airflow (dag.test)",
+        description="Build the annual report for a financial year by running the annual_report DAG.",
+    )
+    annual.add_argument("--year", metavar="YYYY-YY", help="financial year (default: the latest complete one)")
+    annual.add_argument("--outputs", metavar="DIR", help="output folder (default: <data dir>/annual)")
+    annual.add_argument("--no-migrate", action="store_true", help="skip `airflow db migrate`")
+    annual.add_argument("--json", action="store_true", help="print the run's result as JSON")
+    annual.set_defaults(func=run_annual)
+
+
+def latest_complete_year(today: Any = None) -> str:
+    """The latest financial year whose four quarters have all closed (e.g. `2025-26`)."""
+    latest = Period.latest_closed(today)
+    return format_financial_year(latest.year if latest.quarter == 4 else latest.year - 1)
+
+
+def _prepare(no_migrate: bool, project_db: bool) -> None:
+    from lscb import airflow_support
+
+    airflow_support.apply_airflow_environment()
+    if no_migrate:
+        return
+    try:
+        airflow_support.migrate_airflow_db()
+    except RuntimeError as error:
+        raise UserError(str(error), 1) from None
+    if project_db:
+        from transforms.store.migrate import upgrade
+
+        upgrade(airflow_support.project_database_url())
+
+
+def run_quarter(args: argparse.Namespace) -> int:
+    try:
+        period = Period.parse(args.period) if args.period else Period.latest_closed()
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    conf: dict[str, Any] = {"period": period.code}
+    for kind in ("inbox", "archive", "quarantine", "outputs"):
+        value = getattr(args, kind)
+        if value:
+            conf[kind] = value if "://" in value else str(Path(value).expanduser().resolve())
+    from lscb import airflow_support
+
+    airflow_support.load_pseudonymisation_key()  # refuse before any work when there is no key
+    _prepare(args.no_migrate, project_db=True)
+    result = airflow_support.test_dag("quarterly_return", conf)
+    return _report(result, args.json)
+
+
+def run_annual(args: argparse.Namespace) -> int:
+    try:
+        year = format_financial_year(parse_financial_year(args.year)) if args.year else latest_complete_year()
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    conf: dict[str, Any] = {"year": year}
+    if args.outputs:
+        conf["outputs"] = str(Path(args.outputs).expanduser().resolve())
+    from lscb import airflow_support
+
+    _prepare(args.no_migrate, project_db=False)
+    result = airflow_support.test_dag("annual_report", conf)
+    return _report(result, args.json)
+
+
+def _report(result: dict[str, Any], as_json: bool) -> int:
+    if as_json:
+        print(json.dumps(result, indent=2, default=str))
+    else:
+        print(f"DAG run {result['run_id']}: {result['state']}")
+        for task_id, counts in result["tasks"].items():
+            print(f"  {task_id}: " + ", ".join(f"{n} {state}" for state, n in sorted(counts.items())))
+        for label in result["failed"]:
+            print(f"  failed: {label}")
+    return 0 if result["state"] == "success" else 1
