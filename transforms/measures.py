@@ -1,0 +1,782 @@
+"""National measures (standard section 7) as plain tables: no formatting, no suppression.
+
+Inputs are `NationalData` (built from the store by `transforms.national`, or by hand in tests):
+every submission version, and the Strategy and Activity facts and child records of each
+council's current version (latest accepted or signed-off) per period. Councils are matched to
+the register by lineage, so a recoded council (Barnsley, E08000016 -> E08000038) is one council
+whose returns count under the code expected for the period.
+
+Outputs (one row per expected council and period, or per council and financial year):
+- `tracker`: state of every expected return (`not_received`, `rejected`,
+  `accepted_open_queries`, `accepted`, `signed_off`), lateness, versions.
+- `league_table`: the measures of section 7 with value, rank, band A (best) to D, the England
+  and regional values and the change on the previous period (see `MEASURES` for each definition).
+- `gaps`: missing and late returns, strategy gaps, field completeness, children with missing
+  episodes and no return interview offered, cross-council findings per council.
+
+Value `None` means "not available" (`x`: no return, or no population); `NOT_APPLICABLE` means
+the measure has no meaning there (`z`: a rate over zero).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+from schemas.calendar import Period, financial_year_periods, format_financial_year
+from schemas.register import Council, Register, load_register
+from schemas.standard import Standard, load_standard
+
+LONDON = ZoneInfo("Europe/London")
+TRACKER_STATES = ("not_received", "rejected", "accepted_open_queries", "accepted", "signed_off")
+CURRENT_STATUSES = ("accepted", "signed_off")
+BANDS = ("A", "B", "C", "D")
+NOT_APPLICABLE = "z"
+NOT_AVAILABLE = "x"
+COUNTRY_CODE = "E92000001"
+COUNTRY_NAME = "England"
+
+# Strategy fields whose lowest code means "nothing in place" (section 7 gap report).
+WEAK_STRATEGY = ("NONE", "PLANNING")
+
+
+@dataclass
+class NationalData:
+    """What the compile reads from the store (every frame keyed by council_code and period)."""
+
+    submissions: pd.DataFrame  # every version: council_code, period, version, status, received_at, errors,
+    # queries, open_queries (queries without an explanation)
+    strategy: pd.DataFrame  # current versions: council_code, period, <Strategy fields>
+    activity: pd.DataFrame  # current versions: council_code, period, <Activity fields>
+    children: pd.DataFrame  # current versions: council_code, period, local_child_id, keys, <Children fields>
+
+    @classmethod
+    def empty(cls) -> NationalData:
+        return cls(
+            submissions=pd.DataFrame(
+                columns=[
+                    "council_code",
+                    "period",
+                    "version",
+                    "status",
+                    "received_at",
+                    "errors",
+                    "queries",
+                    "open_queries",
+                ]
+            ),
+            strategy=pd.DataFrame(columns=["council_code", "period"]),
+            activity=pd.DataFrame(columns=["council_code", "period"]),
+            children=pd.DataFrame(columns=["council_code", "period", "local_child_id"]),
+        )
+
+    def current_submissions(self) -> pd.DataFrame:
+        """(council_code, period) of every current version."""
+        subs = self.submissions
+        current = subs[subs["status"].isin(CURRENT_STATUSES)]
+        return current[["council_code", "period"]].drop_duplicates().reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Population
+
+
+def read_population(path: Path | None) -> pd.DataFrame | None:
+    """A population CSV (`council_code, year, population_0_17`); lines starting `#` are comments."""
+    if path is None:
+        return None
+    frame = pd.read_csv(path, comment="#", dtype={"council_code": str})
+    missing = {"council_code", "year", "population_0_17"} - set(frame.columns)
+    if missing:
+        raise ValueError(f"{path}: population CSV lacks {', '.join(sorted(missing))}")
+    frame["year"] = frame["year"].astype(int)
+    frame["population_0_17"] = pd.to_numeric(frame["population_0_17"], errors="coerce")
+    return frame[["council_code", "year", "population_0_17"]]
+
+
+def population_for(population: pd.DataFrame | None, register: Register, council: Council, year: int) -> float | None:
+    """The council's 0-17 population for `year` (the latest earlier year if that one is absent),
+    under any of its codes through recodes."""
+    if population is None:
+        return None
+    lineage = register.lineage_id(council.council_code)
+    rows = population[population["council_code"].map(lambda c: _lineage(register, c)) == lineage]
+    rows = rows[(rows["year"] <= year) & rows["population_0_17"].notna()]
+    if rows.empty:
+        return None
+    return float(rows.sort_values("year").iloc[-1]["population_0_17"])
+
+
+def _lineage(register: Register, code: str) -> str:
+    try:
+        return register.lineage_id(str(code))
+    except KeyError:
+        return str(code)
+
+
+# ---------------------------------------------------------------------------------------------
+# Tracker
+
+
+def days_after_deadline(period: Period, received_at: Any) -> int:
+    """Days after (+) or before (-) the deadline, by the London date of receipt."""
+    stamp = pd.Timestamp(received_at)
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize("UTC")
+    received: date = stamp.tz_convert(LONDON).date()
+    return (received - period.deadline).days
+
+
+def _by_lineage(frame: pd.DataFrame, register: Register) -> pd.DataFrame:
+    out = frame.copy()
+    codes = {c: _lineage(register, c) for c in out["council_code"].unique()} if len(out) else {}
+    out["lineage"] = out["council_code"].map(codes) if len(out) else pd.Series(dtype=object)
+    return out
+
+
+def tracker(
+    periods: Iterable[Period], data: NationalData, *, register: Register | None = None, today: date | None = None
+) -> pd.DataFrame:
+    """Every expected council for every period with the state of its return.
+
+    Columns: period, council_code, state, versions, current_version, first_received_at,
+    current_received_at, errors (in the first version), open_queries (current version),
+    days_after_deadline (of the first accepted version; of the first version when none was
+    accepted; of `today` when nothing arrived and the deadline has passed), late (bool or None
+    while a return is not yet due).
+    """
+    register = register or load_register()
+    today = today or date.today()
+    subs = _by_lineage(data.submissions, register)
+    if "open_queries" not in subs.columns:
+        subs["open_queries"] = subs.get("queries", 0)
+    rows = []
+    for period in periods:
+        in_period = subs[subs["period"] == period.code]
+        groups = {k: g.sort_values("version") for k, g in in_period.groupby("lineage")} if len(in_period) else {}
+        for council in register.expected(period):
+            versions = groups.get(register.lineage_id(council.council_code))
+            row: dict[str, Any] = {"period": period.code, "council_code": council.council_code}
+            if versions is None or versions.empty:
+                overdue = (today - period.deadline).days
+                row.update(
+                    state="not_received",
+                    versions=0,
+                    current_version=None,
+                    first_received_at=None,
+                    current_received_at=None,
+                    errors=None,
+                    open_queries=None,
+                    days_after_deadline=overdue if overdue > 0 else None,
+                    late=True if overdue > 0 else None,
+                )
+                rows.append(row)
+                continue
+            versions = versions.sort_values(["received_at", "version"])
+            current = versions[versions["status"].isin(CURRENT_STATUSES)]
+            first = versions.iloc[0]
+            if current.empty:
+                state = "rejected"
+                timing = first
+                latest = versions.iloc[-1]
+            else:
+                latest = current.sort_values("version").iloc[-1]
+                timing = current.iloc[0]
+                if latest["status"] == "signed_off":
+                    state = "signed_off"
+                elif int(latest.get("open_queries") or 0) > 0:
+                    state = "accepted_open_queries"
+                else:
+                    state = "accepted"
+            days = days_after_deadline(period, timing["received_at"])
+            if current.empty:
+                days = max(days, (today - period.deadline).days)
+            row.update(
+                state=state,
+                versions=len(versions),
+                current_version=int(latest["version"]) if not current.empty else None,
+                first_received_at=_iso(first["received_at"]),
+                current_received_at=_iso(latest["received_at"]) if not current.empty else None,
+                errors=int(first.get("errors") or 0),
+                open_queries=int(latest.get("open_queries") or 0) if not current.empty else None,
+                days_after_deadline=days,
+                late=days > 0,
+            )
+            rows.append(row)
+    return pd.DataFrame(rows, columns=TRACKER_COLUMNS)
+
+
+TRACKER_COLUMNS = [
+    "period",
+    "council_code",
+    "state",
+    "versions",
+    "current_version",
+    "first_received_at",
+    "current_received_at",
+    "errors",
+    "open_queries",
+    "days_after_deadline",
+    "late",
+]
+
+
+def _iso(value: Any) -> str | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    stamp = pd.Timestamp(value)
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize("UTC")
+    return stamp.tz_convert("UTC").isoformat().replace("+00:00", "Z")
+
+
+# ---------------------------------------------------------------------------------------------
+# Strategy maturity
+
+
+def strategy_maturity(row: dict[str, Any], standard: Standard | None = None) -> float | None:
+    """A score from 0 to 10, derived from the code lists' order (lowest code = 0 points).
+
+    cse_strategy 0-3 (NONE, PLANNING, IN_PLACE, REVIEWED), multi_agency_team 0-2 (NONE, VIRTUAL,
+    CO_LOCATED), 1 for a team with at least four of the six team_ partners, info_sharing_protocol
+    0-2 (NONE, DRAFT, SIGNED), 1 for health in the protocol, 1 for a named CSE lead.
+    """
+    standard = standard or load_standard()
+    sheet = standard.sheet("Strategy")
+    score = 0.0
+    for name in ("cse_strategy", "multi_agency_team", "info_sharing_protocol"):
+        codes = standard.codes(sheet.field(name))
+        value = row.get(name)
+        if value not in codes:
+            return None
+        score += codes.index(value)
+    partners = [f.name for f in sheet.fields if f.name.startswith("team_")]
+    if sum(row.get(p) == "Y" for p in partners) >= 4:
+        score += 1
+    score += row.get("protocol_includes_health") == "Y"
+    score += row.get("cse_lead_named") == "Y"
+    return score
+
+
+MATURITY_MAX = 10
+
+
+# ---------------------------------------------------------------------------------------------
+# League tables
+
+
+@dataclass(frozen=True)
+class Measure:
+    name: str
+    label: str
+    unit: str
+    higher_is_better: bool
+    definition: str
+    count: str | None = None  # the count behind the value, for disclosure (numerator)
+
+
+MEASURES: tuple[Measure, ...] = (
+    Measure(
+        "timeliness_days",
+        "Timeliness (days after deadline)",
+        "days",
+        False,
+        "Days after (+) or before (-) the deadline that the first accepted version arrived; for a "
+        "year, the mean over the quarters received.",
+    ),
+    Measure(
+        "data_quality_issues",
+        "Data quality (errors and open queries)",
+        "findings",
+        False,
+        "Errors in the first version sent plus queries left without an explanation in the current "
+        "version; for a year, the sum over the quarters.",
+    ),
+    Measure(
+        "strategy_maturity",
+        "Strategy maturity (0-10)",
+        "score",
+        True,
+        "Score out of 10 from cse_strategy, the multi-agency team, the information-sharing protocol, "
+        "health in the protocol and a named lead (see strategy_maturity); for a year, the last quarter "
+        "returned.",
+    ),
+    Measure(
+        "identified_per_10000",
+        "Children identified per 10,000 aged 0-17",
+        "rate",
+        True,
+        "children_newly_identified per 10,000 children aged 0-17 (population CSV); higher is read as "
+        "better identification.",
+        count="children_newly_identified",
+    ),
+    Measure(
+        "return_interview_72h_pct",
+        "Missing children offered a return interview within 72 hours (%)",
+        "%",
+        True,
+        "return_interviews_within_72h as a percentage of children_missing.",
+        count="return_interviews_within_72h",
+    ),
+    Measure(
+        "referrals_per_child",
+        "Referrals to police per child at risk",
+        "ratio",
+        True,
+        "referrals_to_police divided by the children in the return (every child open in the quarter).",
+        count="referrals_to_police",
+    ),
+    Measure(
+        "charges_per_100_referrals",
+        "Charges per 100 referrals to police",
+        "rate",
+        True,
+        "charges per 100 referrals_to_police.",
+        count="charges",
+    ),
+)
+MEASURE_NAMES = tuple(m.name for m in MEASURES)
+
+
+def _components(
+    council: Council,
+    periods: list[Period],
+    *,
+    tracked: pd.DataFrame,
+    strategy: dict[tuple[str, str], dict[str, Any]],
+    activity: dict[tuple[str, str], dict[str, Any]],
+    child_counts: dict[tuple[str, str], int],
+    population: pd.DataFrame | None,
+    register: Register,
+    standard: Standard,
+) -> dict[str, Any]:
+    """Numerators and denominators for one council over one or more periods (summed)."""
+    lineage = register.lineage_id(council.council_code)
+    comp: dict[str, Any] = {
+        "days": [],
+        "issues": None,
+        "maturity": None,
+        "identified": None,
+        "population": None,
+        "within_72h": None,
+        "children_missing": None,
+        "referrals": None,
+        "children": None,
+        "charges": None,
+    }
+    for period in periods:
+        row = tracked.get((period.code, lineage))
+        if row is None or row["state"] in ("not_received", "rejected"):
+            continue
+        comp["days"].append(row["days_after_deadline"])
+        comp["issues"] = (comp["issues"] or 0) + int(row["errors"] or 0) + int(row["open_queries"] or 0)
+        s = strategy.get((period.code, lineage))
+        if s is not None:
+            score = strategy_maturity(s, standard)
+            if score is not None:
+                comp["maturity"] = score  # the latest quarter returned
+        a = activity.get((period.code, lineage))
+        if a is not None:
+            for key, column in (
+                ("identified", "children_newly_identified"),
+                ("within_72h", "return_interviews_within_72h"),
+                ("children_missing", "children_missing"),
+                ("referrals", "referrals_to_police"),
+                ("charges", "charges"),
+            ):
+                value = a.get(column)
+                if value is not None and not (isinstance(value, float) and math.isnan(value)):
+                    comp[key] = (comp[key] or 0) + int(value)
+        comp["children"] = (comp["children"] or 0) + child_counts.get((period.code, lineage), 0)
+    if comp["identified"] is not None:
+        comp["population"] = population_for(population, register, council, periods[0].year)
+    return comp
+
+
+def _values(comp: dict[str, Any]) -> dict[str, Any]:
+    def ratio(num: Any, den: Any, scale: float) -> Any:
+        if num is None or den is None:
+            return None
+        if den == 0:
+            return NOT_APPLICABLE
+        return num / den * scale
+
+    return {
+        "timeliness_days": float(np.mean(comp["days"])) if comp["days"] else None,
+        "data_quality_issues": comp["issues"],
+        "strategy_maturity": comp["maturity"],
+        "identified_per_10000": ratio(comp["identified"], comp["population"], 10000),
+        "return_interview_72h_pct": ratio(comp["within_72h"], comp["children_missing"], 100),
+        "referrals_per_child": ratio(comp["referrals"], comp["children"], 1),
+        "charges_per_100_referrals": ratio(comp["charges"], comp["referrals"], 100),
+    }
+
+
+def _sum_components(comps: list[dict[str, Any]]) -> dict[str, Any]:
+    """Components of an area: sums of councils' counts (rates are recomputed, never averaged);
+    timeliness, data quality and maturity are means over councils with a value."""
+    out: dict[str, Any] = {"days": [d for c in comps for d in c["days"]]}
+    for key in ("identified", "within_72h", "children_missing", "referrals", "children", "charges"):
+        values = [c[key] for c in comps if c[key] is not None]
+        out[key] = sum(values) if values else None
+    pops = [c for c in comps if c["identified"] is not None and c["population"] is not None]
+    if pops and len(pops) == len([c for c in comps if c["identified"] is not None]):
+        out["population"] = sum(c["population"] for c in pops)
+    else:
+        out["population"] = None  # an area rate needs every contributing council's population
+    issues = [c["issues"] for c in comps if c["issues"] is not None]
+    out["issues"] = float(np.mean(issues)) if issues else None
+    maturity = [c["maturity"] for c in comps if c["maturity"] is not None]
+    out["maturity"] = float(np.mean(maturity)) if maturity else None
+    return out
+
+
+def rank_and_band(values: pd.Series, higher_is_better: bool) -> tuple[pd.Series, pd.Series]:
+    """Rank 1 = best (ties share the best rank) and quartile band A (best quarter) to D among
+    councils with a numeric value; others get None."""
+    numeric = pd.to_numeric(
+        values.where(values.map(lambda v: isinstance(v, int | float) and not isinstance(v, bool))), errors="coerce"
+    )
+    ranks = numeric.rank(method="min", ascending=not higher_is_better)
+    n = int(numeric.notna().sum())
+    bands = ranks.map(lambda r: None if pd.isna(r) else BANDS[min(3, int((r - 1) * 4 // n))])
+    return ranks.map(lambda r: None if pd.isna(r) else int(r)), bands
+
+
+def league_table(
+    periods: list[Period],
+    data: NationalData,
+    *,
+    population: pd.DataFrame | None = None,
+    register: Register | None = None,
+    standard: Standard | None = None,
+    today: date | None = None,
+    annual: bool = False,
+) -> pd.DataFrame:
+    """League tables for each period (or, with `annual`, for each financial year of `periods`).
+
+    One row per geography (England, each region, each expected council) and time period:
+    `period, geographic_level, code, <measure>`, and for councils `<measure>_rank`,
+    `<measure>_band`; `<measure>_change` is the change on the previous period (or year).
+    """
+    register = register or load_register()
+    standard = standard or load_standard()
+    frames = []
+    groups = _year_groups(periods) if annual else [(p.code, [p]) for p in periods]
+    for label, group in groups:
+        previous = _previous_group(label, group, annual)
+        current = _league_one(
+            label, group, data=data, population=population, register=register, standard=standard, today=today
+        )
+        before = _league_one(
+            previous[0],
+            previous[1],
+            data=data,
+            population=population,
+            register=register,
+            standard=standard,
+            today=today,
+        )
+        for name in MEASURE_NAMES:
+            prior = dict(zip(before["code"], before[name], strict=True))
+            current[f"{name}_change"] = [
+                _change(v, prior.get(code)) for code, v in zip(current["code"], current[name], strict=True)
+            ]
+        frames.append(current)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _year_groups(periods: list[Period]) -> list[tuple[str, list[Period]]]:
+    years = sorted({p.year for p in periods})
+    return [(format_financial_year(y), financial_year_periods(format_financial_year(y))) for y in years]
+
+
+def _previous_group(label: str, group: list[Period], annual: bool) -> tuple[str, list[Period]]:
+    if annual:
+        year = format_financial_year(group[0].year - 1)
+        return year, financial_year_periods(year)
+    p = group[0].previous()
+    return p.code, [p]
+
+
+def _change(value: Any, prior: Any) -> Any:
+    if isinstance(value, int | float) and isinstance(prior, int | float) and not isinstance(value, bool):
+        return value - prior
+    return None
+
+
+def _league_one(
+    label: str,
+    periods: list[Period],
+    *,
+    data: NationalData,
+    population: pd.DataFrame | None,
+    register: Register,
+    standard: Standard,
+    today: date | None,
+) -> pd.DataFrame:
+    tracked_frame = tracker(periods, data, register=register, today=today)
+    tracked = {
+        (row["period"], register.lineage_id(row["council_code"])): row for row in tracked_frame.to_dict("records")
+    }
+    strategy = _current_facts(data.strategy, register)
+    activity = _current_facts(data.activity, register)
+    children = _by_lineage(data.children, register)
+    child_counts = (
+        {(p, lin): int(n) for (p, lin), n in children.groupby(["period", "lineage"]).size().items()}
+        if len(children)
+        else {}
+    )
+    councils = _councils_of(periods, register)
+    comps = {
+        c.council_code: _components(
+            c,
+            periods,
+            tracked=tracked,
+            strategy=strategy,
+            activity=activity,
+            child_counts=child_counts,
+            population=population,
+            register=register,
+            standard=standard,
+        )
+        for c in councils
+    }
+    rows: list[dict[str, Any]] = []
+    rows.append(
+        {
+            "period": label,
+            "geographic_level": "National",
+            "code": COUNTRY_CODE,
+            **_values(_sum_components(list(comps.values()))),
+        }
+    )
+    for region_code in sorted({c.region_code for c in councils}):
+        members = [comps[c.council_code] for c in councils if c.region_code == region_code]
+        rows.append(
+            {"period": label, "geographic_level": "Regional", "code": region_code, **_values(_sum_components(members))}
+        )
+    council_rows = [
+        {
+            "period": label,
+            "geographic_level": "Local authority",
+            "code": c.council_code,
+            **_values(comps[c.council_code]),
+        }
+        for c in councils
+    ]
+    frame = pd.DataFrame(rows + council_rows)
+    is_council = frame["geographic_level"] == "Local authority"
+    for m in MEASURES:
+        ranks, bands = rank_and_band(frame.loc[is_council, m.name], m.higher_is_better)
+        frame[f"{m.name}_rank"] = None
+        frame[f"{m.name}_band"] = None
+        frame.loc[is_council, f"{m.name}_rank"] = ranks
+        frame.loc[is_council, f"{m.name}_band"] = bands
+    return frame
+
+
+def _councils_of(periods: list[Period], register: Register) -> list[Council]:
+    """Expected councils over the periods, one per lineage, under the code of the last period."""
+    by_lineage: dict[str, Council] = {}
+    for period in periods:
+        for council in register.expected(period):
+            by_lineage[register.lineage_id(council.council_code)] = council
+    return sorted(by_lineage.values(), key=lambda c: c.council_code)
+
+
+def _current_facts(frame: pd.DataFrame, register: Register) -> dict[tuple[str, str], dict[str, Any]]:
+    if frame is None or frame.empty:
+        return {}
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in frame.to_dict("records"):
+        out[(row["period"], _lineage(register, row["council_code"]))] = row
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Gap reports
+
+
+def children_fields(standard: Standard | None = None) -> list[tuple[str, str]]:
+    """(field of the standard, stored column) for every Children field: identifiers are stored as
+    keys and the date of birth as a month."""
+    standard = standard or load_standard()
+    replaced = {"upn": "upn_key", "nhs_number": "nhs_key", "date_of_birth": "birth_month"}
+    return [(f.name, replaced.get(f.name, f.name)) for f in standard.sheet("Children").fields]
+
+
+def gaps(
+    periods: list[Period],
+    data: NationalData,
+    *,
+    cross_council: pd.DataFrame | None = None,
+    register: Register | None = None,
+    standard: Standard | None = None,
+    today: date | None = None,
+) -> pd.DataFrame:
+    """One row per expected council and period.
+
+    missing (no accepted return), late, days_after_deadline, no_strategy (cse_strategy NONE or
+    PLANNING), no_co_located_team, no_health_in_protocol, children, missing_no_interview
+    (children with missing episodes and return_interview_offered not Y), x1..x5 (cross-council
+    findings in which the council is either side), completeness_<field> (% of the council's
+    children with a value).
+    """
+    register = register or load_register()
+    standard = standard or load_standard()
+    tracked = tracker(periods, data, register=register, today=today)
+    strategy = _current_facts(data.strategy, register)
+    children = _by_lineage(data.children, register)
+    fields = children_fields(standard)
+    cc = _cross_counts(cross_council, register)
+    child_groups = {k: g for k, g in children.groupby(["period", "lineage"])} if len(children) else {}
+    rows = []
+    for row in tracked.to_dict("records"):
+        lineage = register.lineage_id(row["council_code"])
+        key = (row["period"], lineage)
+        received = row["state"] not in ("not_received", "rejected")
+        s = strategy.get(key) if received else None
+        out: dict[str, Any] = {
+            "period": row["period"],
+            "council_code": row["council_code"],
+            "state": row["state"],
+            "missing": not received,
+            "late": row["late"],
+            "days_after_deadline": row["days_after_deadline"],
+            "no_strategy": None if s is None else s.get("cse_strategy") in WEAK_STRATEGY,
+            "no_co_located_team": None if s is None else s.get("multi_agency_team") != "CO_LOCATED",
+            "no_health_in_protocol": None if s is None else s.get("protocol_includes_health") != "Y",
+        }
+        group = child_groups.get(key) if received else None
+        out["children"] = None if not received else (0 if group is None else len(group))
+        if group is not None and len(group):
+            episodes = pd.to_numeric(group.get("missing_episodes"), errors="coerce").fillna(0)
+            offered = group.get("return_interview_offered")
+            out["missing_no_interview"] = int(((episodes > 0) & (offered != "Y")).sum())
+        else:
+            out["missing_no_interview"] = 0 if received else None
+        for rule in ("X1", "X2", "X3", "X4", "X5"):
+            out[rule.lower()] = cc.get((row["period"], lineage, rule), 0)
+        for name, column in fields:
+            if group is None or not len(group):
+                out[f"completeness_{name}"] = None
+            else:
+                values = group[column] if column in group.columns else pd.Series([None] * len(group))
+                filled = values.notna() & (values.astype(str).str.strip() != "")
+                out[f"completeness_{name}"] = round(100 * float(filled.mean()), 1)
+        rows.append(out)
+    return pd.DataFrame(rows)
+
+
+def _cross_counts(cross_council: pd.DataFrame | None, register: Register) -> dict[tuple[str, str, str], int]:
+    counts: dict[tuple[str, str, str], int] = {}
+    if cross_council is None or cross_council.empty:
+        return counts
+    for row in cross_council.to_dict("records"):
+        sides = {_lineage(register, row["from_council_code"]), _lineage(register, row["to_council_code"])}
+        for lineage in sides:
+            key = (row["time_period"], lineage, row["rule"])
+            counts[key] = counts.get(key, 0) + int(row["children"])
+    return counts
+
+
+# ---------------------------------------------------------------------------------------------
+# Geography columns (Explore Education Statistics layout)
+
+
+@dataclass
+class Geography:
+    register: Register = field(default_factory=load_register)
+
+    def columns(self, level: str, code: str) -> dict[str, Any]:
+        if level == "National":
+            return {
+                "geographic_level": "National",
+                "country_code": COUNTRY_CODE,
+                "country_name": COUNTRY_NAME,
+                "region_code": "",
+                "region_name": "",
+                "new_la_code": "",
+                "old_la_code": "",
+                "la_name": "",
+            }
+        if level == "Regional":
+            return {
+                "geographic_level": "Regional",
+                "country_code": COUNTRY_CODE,
+                "country_name": COUNTRY_NAME,
+                "region_code": code,
+                "region_name": self.register.regions().get(code, code),
+                "new_la_code": "",
+                "old_la_code": "",
+                "la_name": "",
+            }
+        council = self.register.get(code)
+        return {
+            "geographic_level": "Local authority",
+            "country_code": COUNTRY_CODE,
+            "country_name": COUNTRY_NAME,
+            "region_code": council.region_code,
+            "region_name": council.region_name,
+            "new_la_code": council.council_code,
+            "old_la_code": council.la_number,
+            "la_name": council.name,
+        }
+
+
+def time_columns(period_label: str) -> dict[str, str]:
+    """EES time columns: `2025-Q1` -> 202526 / Financial year Q1; `2025-26` -> 202526 / Financial year."""
+    if "Q" in period_label:
+        p = Period.parse(period_label)
+        return {"time_period": f"{p.year}{(p.year + 1) % 100:02d}", "time_identifier": f"Financial year Q{p.quarter}"}
+    start = int(period_label[:4])
+    return {"time_period": f"{start}{(start + 1) % 100:02d}", "time_identifier": "Financial year"}
+
+
+GEOGRAPHY_COLUMNS = [
+    "time_period",
+    "time_identifier",
+    "geographic_level",
+    "country_code",
+    "country_name",
+    "region_code",
+    "region_name",
+    "new_la_code",
+    "old_la_code",
+    "la_name",
+]
+
+
+def to_ees(
+    frame: pd.DataFrame,
+    *,
+    period_column: str = "period",
+    level: Callable[[dict[str, Any]], str] | None = None,
+    code_column: str = "council_code",
+    register: Register | None = None,
+) -> pd.DataFrame:
+    """Prefix the EES time and geography columns; drops `period` and the code column."""
+    geography = Geography(register or load_register())
+    rows = []
+    for row in frame.to_dict("records"):
+        lvl = level(row) if level else "Local authority"
+        out = {**time_columns(row[period_column]), **geography.columns(lvl, row[code_column])}
+        out.update({k: v for k, v in row.items() if k not in (period_column, code_column, "geographic_level")})
+        rows.append(out)
+    columns = GEOGRAPHY_COLUMNS + [
+        c for c in frame.columns if c not in (period_column, code_column, "geographic_level")
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def now_utc() -> datetime:
+    return datetime.now(ZoneInfo("UTC"))
