@@ -13,14 +13,21 @@ import os
 import shutil
 import subprocess
 import uuid
+import zipfile
+from collections.abc import Callable
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
 from openpyxl.utils import get_column_letter
 
+from reports.feedback import write_feedback
 from reports.template import LISTS_SHEET, MARKER_TEXT, write_template
 from schemas.standard import load_standard
+from transforms.findings import Finding
+from transforms.validate.model import ValidationResult
 
 STANDARD = load_standard("1.0")
 TIMEOUT_SECONDS = 180
@@ -59,6 +66,14 @@ def _resave(source: Path, workdir: Path) -> Path:
     resaved = outdir / source.name
     assert result.returncode == 0 and resaved.is_file(), (result.returncode, result.stdout, result.stderr)
     return resaved
+
+
+def _read_return() -> Callable[..., Any] | None:
+    """transforms.ingest.read_return, or None while ingest is still being built (never under CI)."""
+    read_return = getattr(importlib.import_module("transforms.ingest"), "read_return", None)
+    if read_return is None:
+        assert os.environ.get("CI") != "true", "transforms.ingest.read_return is missing"
+    return read_return
 
 
 @pytest.fixture(scope="module")
@@ -116,14 +131,85 @@ def test_resaved_template_keeps_validations_and_protection(resaved: Path) -> Non
 
 
 def test_ingest_reads_the_resaved_template_as_a_template(resaved: Path) -> None:
-    ingest = importlib.import_module("transforms.ingest")
-    read_return = getattr(ingest, "read_return", None)
-    if read_return is None:
-        # ingest is being built in parallel; until it lands, the marker checks above stand in.
-        assert os.environ.get("CI") != "true", "transforms.ingest.read_return is missing"
+    read_return = _read_return()
+    if read_return is None:  # until ingest lands, the marker checks above stand in
         return
     ret = read_return(resaved)
     assert ret.from_template is True
     assert ret.standard_version == "1.0"
     assert ret.keyvalue("About").values["council_code"] == "E06000001"
     assert list(ret.table("Children").columns) == list(STANDARD.sheet("Children").field_names)
+
+
+CHILD = {
+    "local_child_id": "LC-0001",
+    "upn": "H801200001001",
+    "date_of_birth": date(2010, 5, 17),
+    "sex": "F",
+    "ethnicity": "WBRI",
+    "identified_on": date(2025, 4, 10),
+    "risk_level": "HIGH",
+    "looked_after": "N",
+    "missing_episodes": 2,
+    "referred_to_police": "N",
+}
+
+
+def test_filled_template_survives_libreoffice_and_feedback_opens(tmp_path: Path) -> None:
+    """An officer fills the template, LibreOffice re-saves it; ingest reads every value back, and
+    the feedback workbook on it opens in LibreOffice too."""
+    source = write_template("E06000001", "2025-Q1", tmp_path / "filled.xlsx")
+    workbook = openpyxl.load_workbook(source)
+    about = workbook["About"]
+    about["B6"] = "officer@hartlepool.gov.uk"
+    activity = workbook["Activity"]
+    for row in range(2, activity.max_row + 1):
+        activity.cell(row=row, column=2, value=row - 1)
+    children = workbook["Children"]
+    names = [c.value for c in children[1]]
+    for offset in range(3):  # rows 2..4
+        for name, value in CHILD.items():
+            cell = children.cell(row=2 + offset, column=names.index(name) + 1, value=value)
+            if name == "local_child_id":
+                cell.value = f"LC-000{offset + 1}"
+    workbook.save(source)
+    resaved = _resave(source, tmp_path)
+
+    reopened = openpyxl.load_workbook(resaved)
+    ranges = [rng for dv in reopened["Children"].data_validations.dataValidation for rng in dv.sqref.ranges]
+    assert ranges and all(rng.min_row == 2 and rng.max_row >= 1001 for rng in ranges)
+
+    read_return = _read_return()
+    if read_return is None:
+        return
+    ret = read_return(resaved)
+    assert ret.from_template is True
+    assert ret.keyvalue("About").values["prepared_by_email"] == "officer@hartlepool.gov.uk"
+    assert ret.keyvalue("Activity").values["children_newly_identified"] in (1, 1.0)
+    frame = ret.table("Children").frame
+    assert list(frame.index) == [2, 3, 4]
+    assert list(frame["local_child_id"]) == ["LC-0001", "LC-0002", "LC-0003"]
+    dob = frame.at[2, "date_of_birth"]
+    assert (dob.date() if isinstance(dob, datetime) else dob) == CHILD["date_of_birth"]
+
+    upn_cell = f"Children!{ret.table('Children').columns['upn']}3"
+    result = ValidationResult(
+        source_name=ret.source_name,
+        checksum=ret.checksum,
+        standard_version=ret.standard_version,
+        council_code="E06000001",
+        period="2025-Q1",
+        findings=[
+            Finding("CHD-23", "Q", "Children", f"Children!{ret.table('Children').columns['risk_level']}2",
+                    "risk_level", "LC-0001", "risk_level is HIGH but the child was not referred to the police.", 2),
+            Finding("CHD-05", "E", "Children", upn_cell, "upn", "LC-0002", "The UPN's check letter is wrong.", 3),
+        ],
+    )
+    feedback = write_feedback(ret, result, tmp_path / "feedback.xlsx")
+    with zipfile.ZipFile(feedback) as archive:
+        assert not any(CHILD["upn"] in archive.read(n).decode("utf-8", "replace") for n in archive.namelist())
+    feedback_dir = tmp_path / "fb"
+    feedback_dir.mkdir()
+    reopened_feedback = openpyxl.load_workbook(_resave(feedback, feedback_dir))
+    assert reopened_feedback.sheetnames[:2] == ["Findings", "Summary"]
+    assert reopened_feedback["Findings"]["D2"].hyperlink is not None
