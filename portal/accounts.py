@@ -1,0 +1,291 @@
+"""Accounts, passwords, sessions and sign-in rate limiting.
+
+- Passwords are hashed with argon2id (argon2-cffi); a sign-in for an unknown or disabled account
+  still costs one hash verification, so timing does not say which accounts exist.
+- A session is a random token: the browser holds it signed (itsdangerous) in an HttpOnly cookie,
+  the database holds only its sha256 with the user, the CSRF token and two timestamps, so the
+  server ends it after `idle_timeout` without a request or `absolute_timeout` after sign-in,
+  whatever the cookie says. Signing out or disabling the account deletes it.
+- Sign-in failures are counted per account and per client IP; `max_failures` within `lockout`
+  locks that account / IP out until the window has passed (checked before the password).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import Engine, and_, delete, func, insert, select, update
+
+from portal import db
+
+Role = Literal["council", "analyst", "admin"]
+MIN_PASSWORD_LENGTH = 12
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("not a real password: equalises timing for unknown accounts")
+
+
+class AccountError(ValueError):
+    """A request about accounts that cannot be met; the message is one plain-English line."""
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    email: str
+    role: Role
+    council_code: str | None
+    disabled: bool
+    created_at: datetime
+    last_login_at: datetime | None
+
+    @property
+    def label(self) -> str:
+        return f"{self.email} ({self.role}{' ' + self.council_code if self.council_code else ''})"
+
+
+@dataclass(frozen=True)
+class Session:
+    user: User
+    csrf_token: str
+    created_at: datetime
+    last_seen_at: datetime
+
+
+@dataclass(frozen=True)
+class SignIn:
+    outcome: Literal["ok", "bad", "locked"]
+    user: User | None = None
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def check_password_strength(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"the password must be at least {MIN_PASSWORD_LENGTH} characters long")
+    if password.strip() != password:
+        raise AccountError("the password must not start or end with spaces")
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _user(row: object) -> User:
+    mapping = row._mapping  # type: ignore[attr-defined]
+    return User(
+        id=mapping["id"],
+        email=mapping["email"],
+        role=mapping["role"],
+        council_code=mapping["council_code"],
+        disabled=bool(mapping["disabled"]),
+        created_at=mapping["created_at"],
+        last_login_at=mapping["last_login_at"],
+    )
+
+
+class Accounts:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        idle_timeout: timedelta = timedelta(minutes=30),
+        absolute_timeout: timedelta = timedelta(hours=8),
+        max_failures: int = 5,
+        lockout: timedelta = timedelta(minutes=15),
+    ) -> None:
+        self.engine = engine
+        self.idle_timeout = idle_timeout
+        self.absolute_timeout = absolute_timeout
+        self.max_failures = max_failures
+        self.lockout = lockout
+
+    # ---- accounts ----
+    def add_user(self, email: str, role: str, password: str, council_code: str | None = None) -> User:
+        email = normalise_email(email)
+        if not _EMAIL.fullmatch(email):
+            raise AccountError(f"{email!r} is not an email address")
+        if role not in db.ROLES:
+            raise AccountError(f"role must be one of {', '.join(db.ROLES)}, not {role!r}")
+        if role == "council":
+            if not council_code:
+                raise AccountError("a council user needs --council (the council's GSS code)")
+            council_code = _check_council(council_code)
+        elif council_code:
+            raise AccountError(f"an {role} user belongs to no council; leave out --council")
+        check_password_strength(password)
+        now = db.utcnow()
+        with self.engine.begin() as conn:
+            if conn.execute(select(db.users.c.id).where(db.users.c.email == email)).first():
+                raise AccountError(f"there is already an account for {email}")
+            conn.execute(
+                insert(db.users).values(
+                    email=email,
+                    role=role,
+                    council_code=council_code,
+                    password_hash=_hasher.hash(password),
+                    disabled=False,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        user = self.get_by_email(email)
+        assert user is not None
+        return user
+
+    def get_by_email(self, email: str) -> User | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(db.users).where(db.users.c.email == normalise_email(email))).first()
+        return _user(row) if row else None
+
+    def get(self, user_id: int) -> User | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(db.users).where(db.users.c.id == user_id)).first()
+        return _user(row) if row else None
+
+    def list_users(self) -> list[User]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(db.users).order_by(db.users.c.role, db.users.c.council_code, db.users.c.email))
+            return [_user(row) for row in rows]
+
+    def set_disabled(self, email: str, disabled: bool = True) -> User:
+        user = self.get_by_email(email)
+        if user is None:
+            raise AccountError(f"there is no account for {normalise_email(email)}")
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(db.users).where(db.users.c.id == user.id).values(disabled=disabled, updated_at=db.utcnow())
+            )
+            if disabled:
+                conn.execute(delete(db.sessions).where(db.sessions.c.user_id == user.id))
+        result = self.get(user.id)
+        assert result is not None
+        return result
+
+    def set_password(self, email: str, password: str) -> User:
+        user = self.get_by_email(email)
+        if user is None:
+            raise AccountError(f"there is no account for {normalise_email(email)}")
+        check_password_strength(password)
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(db.users)
+                .where(db.users.c.id == user.id)
+                .values(password_hash=_hasher.hash(password), updated_at=db.utcnow())
+            )
+            conn.execute(delete(db.sessions).where(db.sessions.c.user_id == user.id))
+        return user
+
+    # ---- sign-in ----
+    def _failures(self, conn: object, scope: str, subject: str, since: datetime) -> int:
+        t = db.login_failures.c
+        query = select(func.count()).where(and_(t.scope == scope, t.subject == subject, t.failed_at > since))
+        return int(conn.execute(query).scalar_one())  # type: ignore[attr-defined]
+
+    def is_locked(self, email: str, client_ip: str) -> bool:
+        since = db.utcnow() - self.lockout
+        with self.engine.connect() as conn:
+            return (
+                self._failures(conn, "account", normalise_email(email), since) >= self.max_failures
+                or self._failures(conn, "ip", client_ip, since) >= self.max_failures
+            )
+
+    def authenticate(self, email: str, password: str, client_ip: str) -> SignIn:
+        email = normalise_email(email)[:254]
+        client_ip = client_ip[:254]
+        if self.is_locked(email, client_ip):
+            return SignIn("locked")
+        with self.engine.connect() as conn:
+            row = conn.execute(select(db.users).where(db.users.c.email == email)).first()
+        stored_hash = row._mapping["password_hash"] if row else _DUMMY_HASH
+        ok: bool
+        try:
+            ok = _hasher.verify(stored_hash, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            ok = False
+        user = _user(row) if row else None
+        if not ok or user is None or user.disabled:
+            now = db.utcnow()
+            with self.engine.begin() as conn:
+                conn.execute(
+                    insert(db.login_failures),
+                    [
+                        {"scope": "account", "subject": email, "failed_at": now},
+                        {"scope": "ip", "subject": client_ip, "failed_at": now},
+                    ],
+                )
+                conn.execute(delete(db.login_failures).where(db.login_failures.c.failed_at < now - self.lockout))
+            return SignIn("bad")
+        with self.engine.begin() as conn:
+            t = db.login_failures.c
+            conn.execute(delete(db.login_failures).where(and_(t.scope == "account", t.subject == email)))
+            values: dict[str, object] = {"last_login_at": db.utcnow()}
+            if _hasher.check_needs_rehash(stored_hash):
+                values["password_hash"] = _hasher.hash(password)
+            conn.execute(update(db.users).where(db.users.c.id == user.id).values(**values))
+        return SignIn("ok", user)
+
+    # ---- sessions ----
+    def create_session(self, user: User) -> tuple[str, str]:
+        """A new session for the user: (token for the cookie, CSRF token)."""
+        token = secrets.token_urlsafe(32)
+        csrf = secrets.token_urlsafe(32)
+        now = db.utcnow()
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(db.sessions).values(
+                    token_hash=_token_hash(token), user_id=user.id, csrf_token=csrf, created_at=now, last_seen_at=now
+                )
+            )
+            # Housekeeping: sessions past the absolute limit are dead anyway.
+            conn.execute(delete(db.sessions).where(db.sessions.c.created_at < now - self.absolute_timeout))
+        return token, csrf
+
+    def load_session(self, token: str) -> Session | None:
+        """The live session for a token, touching its idle timer; None when unknown or expired."""
+        key = _token_hash(token)
+        now = db.utcnow()
+        with self.engine.begin() as conn:
+            row = conn.execute(
+                select(db.sessions, db.users)
+                .join(db.users, db.users.c.id == db.sessions.c.user_id)
+                .where(db.sessions.c.token_hash == key)
+            ).first()
+            if row is None:
+                return None
+            mapping = row._mapping
+            created, seen = mapping["created_at"], mapping["last_seen_at"]
+            user = _user(row)
+            if now - created > self.absolute_timeout or now - seen > self.idle_timeout or user.disabled:
+                conn.execute(delete(db.sessions).where(db.sessions.c.token_hash == key))
+                return None
+            if now - seen > timedelta(seconds=15):  # do not write on every request
+                conn.execute(update(db.sessions).where(db.sessions.c.token_hash == key).values(last_seen_at=now))
+        return Session(user=user, csrf_token=mapping["csrf_token"], created_at=created, last_seen_at=now)
+
+    def end_session(self, token: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(db.sessions).where(db.sessions.c.token_hash == _token_hash(token)))
+
+
+def _check_council(code: str) -> str:
+    from schemas.register import load_register
+
+    registry = load_register()
+    try:
+        council = registry.get(code)
+    except KeyError as error:
+        raise AccountError(str(error)) from None
+    if council.council_code != code.strip().upper():
+        raise AccountError(f"{code!r} is not a GSS council code; use the code, e.g. {council.council_code}")
+    return council.council_code

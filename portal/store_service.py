@@ -1,0 +1,256 @@
+"""`PortalService` over the real pipeline: `transforms.store` for submissions, findings,
+explanations, sign-off and the audit log; `reports.template` and `reports.feedback` for files.
+
+An upload goes through `transforms.store.submit_file`, exactly as `lscb submit` does, so it is a
+stored submission at once and the quarterly DAG's national compile includes it. The uploaded bytes
+stay under `<data dir>/uploads/<council>/<period>/<checksum>.<xlsx|zip>` (the portal writes them
+there), which is what the feedback workbook is rebuilt from.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, and_, select
+
+from portal.services import FeedbackFormat, FindingView, ServiceError, SubmissionView, UploadOutcome
+
+
+def ensure_database(engine: Engine) -> None:
+    """Bring the project database to the head revision (the portal's tables included) and seed
+    the council register; both are idempotent."""
+    from transforms.store import migrate
+    from transforms.store.seed import seed_register
+
+    if migrate.current(engine) != migrate.head():
+        migrate.upgrade(engine)
+    with engine.begin() as connection:
+        seed_register(connection)
+
+
+def _parse_time(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def _view(summary: dict[str, Any]) -> SubmissionView:
+    return SubmissionView(
+        id=int(summary["submission_id"]),
+        council_code=summary["council_code"],
+        period=summary["period"],
+        version=int(summary["version"]),
+        status=summary["status"],
+        late=bool(summary["late"]),
+        errors=int(summary["errors"]),
+        queries=int(summary["queries"]),
+        received_at=_parse_time(summary["received_at"]),
+        submitted_by=summary["submitted_by"],
+        source_name=summary["source_name"],
+        checksum=summary["checksum"],
+        format=summary["format"],
+        signed_off_by=summary.get("signed_off_by"),
+        signed_off_at=_parse_time(summary["signed_off_at"]) if summary.get("signed_off_at") else None,
+        unexplained_queries=int(summary.get("unexplained_queries") or 0),
+    )
+
+
+class StoreService:
+    def __init__(self, engine: Engine, upload_dir: Path | None = None) -> None:
+        from lscb.config import data_dir
+
+        self.engine = engine
+        self.upload_dir = upload_dir or data_dir() / "uploads"
+
+    def submit(
+        self, path: Path, council_code: str, *, submitted_by: str, claimed_period: str, display_name: str
+    ) -> UploadOutcome:
+        from transforms.store import StoreError, submit_file
+
+        try:
+            outcome = submit_file(
+                path,
+                council_code,
+                submitted_by=submitted_by,
+                claimed_period=claimed_period,
+                display_name=display_name,
+                engine_or_url=self.engine,
+            )
+        except StoreError as error:
+            raise ServiceError(str(error)) from None
+        return UploadOutcome(
+            status=outcome.status,
+            message=outcome.message,
+            submission_id=outcome.submission_id,
+            council_code=outcome.council_code,
+            period=outcome.period,
+            version=outcome.version,
+            late=bool(outcome.late),
+            errors=outcome.errors,
+            queries=outcome.queries,
+        )
+
+    def list_submissions(self, council_code: str, period: str) -> list[SubmissionView]:
+        from transforms.store import list_submissions
+
+        return [_view(s) for s in reversed(list_submissions(council_code, period, engine_or_url=self.engine))]
+
+    def current_submission(self, council_code: str, period: str) -> SubmissionView | None:
+        from transforms.store import current_submission
+
+        found = current_submission(council_code, period, engine_or_url=self.engine)
+        if found is not None:
+            return _view(found)
+        versions = self.list_submissions(council_code, period)  # only rejected ones, if any
+        return versions[0] if versions else None
+
+    def get_submission(self, submission_id: int) -> SubmissionView | None:
+        from transforms.store.models import Submission
+
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(Submission.council_code, Submission.period).where(Submission.id == submission_id)
+            ).first()
+        if row is None:
+            return None
+        for candidate in self.list_submissions(row.council_code, row.period):
+            if candidate.id == submission_id:
+                return candidate
+        return None
+
+    def findings(self, submission_id: int) -> list[FindingView]:
+        from transforms.store.models import Explanation, FindingRecord
+
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                select(FindingRecord, Explanation.text, Explanation.explained_by)
+                .outerjoin(
+                    Explanation,
+                    and_(
+                        Explanation.submission_id == FindingRecord.submission_id,
+                        Explanation.rule == FindingRecord.rule,
+                        (Explanation.row == FindingRecord.row)
+                        | (Explanation.row.is_(None) & FindingRecord.row.is_(None)),
+                    ),
+                )
+                .where(FindingRecord.submission_id == submission_id)
+                .order_by(FindingRecord.id)
+            ).all()
+        views = []
+        for record, text, explained_by in rows:
+            views.append(
+                FindingView(
+                    rule=record.rule,
+                    severity=record.severity,
+                    sheet=record.sheet,
+                    cell=record.cell,
+                    field=record.field,
+                    local_child_id=record.local_child_id,
+                    message=record.message,
+                    row=record.row,
+                    explanation=text,
+                    explained_by=explained_by,
+                )
+            )
+        return views
+
+    def explain(  # noqa: PLR0917
+        self, council_code: str, period: str, rule: str, row: int | None, text: str, by: str
+    ) -> None:
+        from transforms.store import StoreError, explain
+
+        try:
+            explain(council_code, period, rule, row, text, by, engine_or_url=self.engine)
+        except StoreError as error:
+            raise ServiceError(_sentence(str(error))) from None
+
+    def sign_off(self, council_code: str, period: str, by: str) -> None:
+        from transforms.store import StoreError, sign_off
+
+        try:
+            sign_off(council_code, period, by, engine_or_url=self.engine)
+        except StoreError as error:
+            raise ServiceError(_sentence(str(error))) from None
+
+    def audit(
+        self,
+        action: str,
+        actor: str,
+        *,
+        council_code: str | None = None,
+        period: str | None = None,
+        submission_id: int | None = None,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        from transforms.store.audit import record
+
+        with self.engine.begin() as connection:
+            record(
+                connection,
+                actor,
+                action[:40],
+                council_code=council_code,
+                period=period,
+                submission_id=submission_id,
+                detail=detail,
+            )
+
+    def write_template(self, council_code: str, period: str, out: Path) -> Path:
+        from reports.template import write_template
+
+        return write_template(council_code, period, out)
+
+    def upload_path(self, submission: SubmissionView) -> Path:
+        extension = "zip" if submission.format == "csv" else submission.format
+        return self.upload_dir / submission.council_code / submission.period / f"{submission.checksum}.{extension}"
+
+    def write_feedback(self, submission: SubmissionView, fmt: FeedbackFormat, out: Path) -> Path:
+        """The feedback for a stored version: its upload read again, with the stored findings."""
+        from reports.feedback import write_feedback
+        from transforms.findings import Finding
+        from transforms.ingest import Refused, read_return  # type: ignore[attr-defined]
+        from transforms.validate.model import ValidationResult
+
+        source = self.upload_path(submission)
+        if not source.is_file():
+            raise ServiceError(
+                "This version was not uploaded through the portal, so its file is not kept here; "
+                "ask your national data team for the feedback."
+            )
+        try:
+            ret = read_return(source, display_name=submission.source_name)
+        except Refused as refused:  # cannot happen for a stored version, but never a traceback
+            raise ServiceError(str(refused)) from None
+        findings = [
+            Finding(
+                rule=f.rule,
+                severity="E" if f.severity == "E" else "Q",
+                sheet=f.sheet,
+                cell=f.cell,
+                field=f.field,
+                local_child_id=f.local_child_id,
+                message=f.message,
+                row=f.row,
+            )
+            for f in self.findings(submission.id)
+        ]
+        result = ValidationResult(
+            source_name=submission.source_name,
+            checksum=submission.checksum,
+            standard_version=ret.standard_version,
+            council_code=submission.council_code,
+            period=submission.period,
+            findings=findings,
+        )
+        out.parent.mkdir(parents=True, exist_ok=True)
+        partial = out.with_name(f".{out.stem}.partial{out.suffix}")
+        write_feedback(ret, result, partial)
+        partial.replace(out)
+        return out
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return (text[:1].upper() + text[1:]).rstrip(".") + "." if text else text
