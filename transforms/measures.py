@@ -160,7 +160,7 @@ def tracker(
         subs["open_queries"] = subs.get("queries", 0)
     rows = []
     for period in periods:
-        in_period = subs[subs["period"] == period.code]
+        in_period = subs[subs["period"] == period.code] if len(subs) else subs
         groups = {k: g.sort_values("version") for k, g in in_period.groupby("lineage")} if len(in_period) else {}
         for council in register.expected(period):
             versions = groups.get(register.lineage_id(council.council_code))
@@ -447,8 +447,11 @@ def rank_and_band(values: pd.Series, higher_is_better: bool) -> tuple[pd.Series,
     )
     ranks = numeric.rank(method="min", ascending=not higher_is_better)
     n = int(numeric.notna().sum())
-    bands = ranks.map(lambda r: None if pd.isna(r) else BANDS[min(3, int((r - 1) * 4 // n))])
-    return ranks.map(lambda r: None if pd.isna(r) else int(r)), bands
+    band_list = [None if pd.isna(r) else BANDS[min(3, int((r - 1) * 4 // n))] for r in ranks]
+    rank_list = [None if pd.isna(r) else int(r) for r in ranks]
+    return pd.Series(rank_list, index=values.index, dtype=object), pd.Series(
+        band_list, index=values.index, dtype=object
+    )
 
 
 def league_table(
