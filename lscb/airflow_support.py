@@ -275,3 +275,11 @@ def annual_location(params: Mapping[str, Any] | None = None) -> str:
 
         return str(data_dir() / "annual")
     return str(Path(str(value)).expanduser().resolve())
+
+
+def worker_hostname() -> str:
+    """Airflow `[core] hostname_callable` for several workers on one machine: `LSCB_WORKER_NAME`
+    when set (bench/distributed names its workers), else the machine's name."""
+    import socket
+
+    return os.environ.get("LSCB_WORKER_NAME") or socket.getfqdn()

@@ -14,7 +14,7 @@ After a file is processed it is moved, never deleted:
 - refused (unreadable, hostile, not attributable to a council) -> `<quarantine>/<period>/<name>`
   with `<name>.reason.txt` beside it (one line saying why, then the file's council and checksum).
 A name already taken by different content gets the checksum added (`<stem>.<sha12><suffix>`), so
-nothing is ever overwritten.
+nothing is ever overwritten (an identical copy, the same bytes delivered again, takes its place).
 
 Processing is idempotent, keyed on council, period and checksum: `process_inbox_file` on a file
 that has already been moved finds it in the archive (and submits it again, which the store answers
@@ -236,18 +236,19 @@ def discover(inbox: Location) -> list[InboxFile]:
 
 
 def _free_name(fs: Any, folder: str, name: str, checksum: str) -> str:
-    """A destination in `folder` for `name` that overwrites nothing."""
-    candidate = _join(folder, name)
-    if not fs.exists(candidate):
-        return candidate
+    """A destination in `folder` for `name` that overwrites nothing but an identical copy (the same
+    bytes delivered again, so nothing is lost and reruns do not pile up copies)."""
     stem, dot, suffix = name.partition(".")
     suffix = dot + suffix
-    candidate = _join(folder, f"{stem}.{checksum[:12]}{suffix}")
+    candidates = [name, f"{stem}.{checksum[:12]}{suffix}"]
     counter = 1
-    while fs.exists(candidate):
-        candidate = _join(folder, f"{stem}.{checksum[:12]}.{counter}{suffix}")
+    while True:
+        for candidate_name in candidates:
+            candidate = _join(folder, candidate_name)
+            if not fs.exists(candidate) or _checksum(fs, candidate) == checksum:
+                return candidate
+        candidates = [f"{stem}.{checksum[:12]}.{counter}{suffix}"]
         counter += 1
-    return candidate
 
 
 def _move(fs: Any, source: str, destination: str) -> None:
