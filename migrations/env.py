@@ -6,10 +6,10 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from transforms.store.engine import get_engine
-from transforms.store.models import Base
+from transforms.store.migrate import target_metadata as project_metadata
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = project_metadata()
 
 
 def _run(connection: Connection) -> None:

@@ -8,11 +8,33 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, MetaData, inspect
 
 from transforms.store.engine import get_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def target_metadata() -> list[MetaData]:
+    """Every table the project's migrations create: the store's models, plus the portal's own
+    tables (accounts and sessions, `portal/db.py`), which share this database and this history."""
+    from transforms.store.models import Base
+
+    metadata = [Base.metadata]
+    try:
+        from portal.db import metadata as portal_metadata
+    except ImportError:  # pragma: no cover - a checkout without the portal
+        return metadata
+    return [*metadata, portal_metadata]
+
+
+def combined_metadata() -> MetaData:
+    """`target_metadata()` as one MetaData (for `alembic.autogenerate.compare_metadata`)."""
+    combined = MetaData()
+    for metadata in target_metadata():
+        for table in metadata.tables.values():
+            table.to_metadata(combined)
+    return combined
 
 
 def alembic_config(engine: Engine) -> object:
