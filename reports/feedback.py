@@ -80,16 +80,31 @@ class _Context:
     secrets: set[str]  # normalised identifier values present in the return
     findings: list[Finding] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self._lengths = sorted({len(secret) for secret in self.secrets}, reverse=True)
+
+    def found(self, squeezed: str) -> list[str]:
+        """The identifier values inside `squeezed` (normalised text), longest first.
+
+        One set lookup per window position and identifier length, so scrubbing stays linear in
+        the text however many children the return holds.
+        """
+        hits: dict[str, None] = {}
+        for length in self._lengths:
+            for start in range(len(squeezed) - length + 1):
+                window = squeezed[start : start + length]
+                if window in self.secrets:
+                    hits[window] = None
+        return list(hits)
+
     def scrub(self, text: str) -> str:
         """Replace any identifier value inside free text (messages, other cells)."""
         if not self.secrets or not text:
             return text
         squeezed = _normalise(text)
-        if not any(secret in squeezed for secret in self.secrets):
-            return text
         if squeezed in self.secrets:
             return REDACTED
-        for secret in sorted(self.secrets, key=len, reverse=True):
+        for secret in self.found(squeezed):
             # tolerate spaces inside the identifier as written (NHS numbers are often spaced)
             pattern = r"\s*".join(re.escape(ch) for ch in secret)
             text = re.sub(pattern, REDACTED, text, flags=re.IGNORECASE)
@@ -357,9 +372,11 @@ def _copy_table(ws: Worksheet, sheet: TableSheet, context: _Context) -> None:
         _header(cell, context.scrub(problem.text))
     frame = sheet.frame
     copied = [name for name in frame.columns if name in sheet.columns and name not in context.identifier_fields]
+    indexes = [column_index_from_string(sheet.columns[name]) for name in copied]
     for excel_row, record in zip(frame.index, frame[copied].itertuples(index=False, name=None), strict=True):
-        for name, value in zip(copied, record, strict=True):
-            _put_value(ws[f"{sheet.columns[name]}{int(excel_row)}"], value, context)
+        for column, value in zip(indexes, record, strict=True):
+            if not _blank(value):
+                _put_value(ws.cell(row=int(excel_row), column=column), value, context)
 
 
 def _mark(cell: Cell, findings: list[Finding], context: _Context) -> None:

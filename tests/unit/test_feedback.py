@@ -284,3 +284,20 @@ def test_other_suffix_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"\.xlsx or \.html"):
         write_feedback(make_return(), make_result(), tmp_path / "feedback.pdf")
     assert not (tmp_path / "feedback.pdf").exists()
+
+
+def test_identifier_pasted_into_another_column_is_not_reproduced(tmp_path: Path) -> None:
+    ret = make_return()
+    children = ret.table("Children")
+    children.frame.at[3, "local_child_id"] = UPNS[0].lower()  # someone used the UPN as the case id
+    result = make_result()
+    result.findings = [
+        Finding("CHD-23", "Q", "Children", "Children!E3", "risk_level", UPNS[0].lower(), "A message.", 3),
+    ]
+    for suffix in ("xlsx", "html"):
+        out = write_feedback(ret, result, tmp_path / f"feedback.{suffix}")
+        text = _all_text(out).upper()
+        assert UPNS[0] not in text
+    ws = openpyxl.load_workbook(tmp_path / "feedback.xlsx")
+    assert ws["Children"]["B3"].value == "[identifier removed]"
+    assert ws["Findings"]["F2"].value == "[identifier removed]"
