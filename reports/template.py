@@ -126,7 +126,7 @@ def build_template(standard: Standard, council: Council, period: Period) -> Work
             _write_keyvalue(worksheet, sheet, standard, list_ranges, prefill if sheet.name == "About" else {})
         else:
             _write_table(worksheet, sheet, standard, list_ranges)
-        _protect(worksheet)
+        _protect(worksheet, rows_editable=sheet.layout == "table")
 
     workbook.move_sheet(lists, offset=len(workbook.sheetnames) - 1)
     lists.sheet_state = "hidden"
@@ -225,10 +225,13 @@ def _header(cell: object, text: str) -> None:
     cell.protection = LOCKED
 
 
-def _protect(worksheet: Worksheet) -> None:
-    """Protect without a password; let officers still resize, sort and filter."""
+def _protect(worksheet: Worksheet, rows_editable: bool = False) -> None:
+    """Protect without a password; let officers still resize, sort and filter, and on a table
+    sheet insert and delete whole rows (a child added or removed)."""
     protection = worksheet.protection
     protection.sheet = True
+    protection.insertRows = not rows_editable
+    protection.deleteRows = not rows_editable
     protection.formatColumns = False
     protection.formatRows = False
     protection.sort = False

@@ -166,6 +166,7 @@ def test_headers_locked_inputs_unlocked_sheets_protected(workbook: openpyxl.Work
                 assert ws.cell(row=row, column=1).comment is not None
                 assert ws.cell(row=row, column=2).protection.locked is False
         else:
+            assert ws.protection.insertRows is False and ws.protection.deleteRows is False  # allowed
             for index in range(1, len(sheet.fields) + 1):
                 letter = get_column_letter(index)
                 assert ws[f"{letter}1"].protection.locked
