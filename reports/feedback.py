@@ -119,10 +119,15 @@ def write_feedback(ret: ReturnFile, result: ValidationResult, out: Path) -> Path
         raise ValueError(f"feedback is written as .xlsx or .html, not {out.name!r}")
     context = _context(ret, result)
     out.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".xlsx":
-        _workbook(context).save(out)
-    else:
-        out.write_text(_html(context), encoding="utf-8")
+    partial = out.with_name(f".{out.name}.partial")
+    try:
+        if suffix == ".xlsx":
+            _workbook(context).save(partial)
+        else:
+            partial.write_text(_html(context), encoding="utf-8")
+        partial.replace(out)  # a reader never sees half a report
+    finally:
+        partial.unlink(missing_ok=True)
     return out
 
 

@@ -101,7 +101,12 @@ def write_template(council_code: str, period: str, out: Path, version: str = "1.
     workbook = build_template(standard, council, parsed)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    workbook.save(out)
+    partial = out.with_name(f".{out.name}.partial")
+    try:
+        workbook.save(partial)
+        partial.replace(out)  # a reader never sees half a workbook
+    finally:
+        partial.unlink(missing_ok=True)
     return out
 
 

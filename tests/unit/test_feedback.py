@@ -301,3 +301,8 @@ def test_identifier_pasted_into_another_column_is_not_reproduced(tmp_path: Path)
     ws = openpyxl.load_workbook(tmp_path / "feedback.xlsx")
     assert ws["Children"]["B3"].value == "[identifier removed]"
     assert ws["Findings"]["F2"].value == "[identifier removed]"
+
+
+def test_writes_only_the_report(xlsx: Path, html_path: Path) -> None:
+    assert [p.name for p in xlsx.parent.iterdir()] == ["feedback.xlsx"]
+    assert [p.name for p in html_path.parent.iterdir()] == ["feedback.html"]

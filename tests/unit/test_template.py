@@ -214,3 +214,7 @@ def test_council_in_operation_for_part_of_the_period_is_accepted(tmp_path: Path)
     path = write_template(ended.council_code, period.code, tmp_path / "t.xlsx")
     ws = openpyxl.load_workbook(path)["About"]
     assert ws["B3"].value == ended.council_code and ws["B4"].value == ended.la_number
+
+
+def test_writes_only_the_workbook(template_path: Path) -> None:
+    assert [p.name for p in template_path.parent.iterdir()] == ["return.xlsx"]  # no partial file left
