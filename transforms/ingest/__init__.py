@@ -12,6 +12,7 @@ from transforms.ingest.model import (
     Sheet,
     TableSheet,
 )
+from transforms.ingest.reader import read_return
 
 __all__ = [
     "HeaderProblem",
@@ -21,4 +22,5 @@ __all__ = [
     "ReturnFile",
     "Sheet",
     "TableSheet",
+    "read_return",
 ]

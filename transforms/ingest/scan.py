@@ -1,0 +1,281 @@
+"""Streaming scans over raw part bytes, run before any XML parser (ours or calamine's) sees them.
+
+- every part: no `<!DOCTYPE` or `<!ENTITY` (also spelled in UTF-16), so no entity expansion;
+- worksheets: no cell formula inside `sheetData` (`<f>`, any namespace prefix; data-validation
+  `<formula1>` and the `<xm:f>` of extended validations after `sheetData` are not cells), and
+  no dimension, row or cell beyond the limits. The claimed dimension is checked first, so a
+  sheet claiming two billion rows is refused after its first chunk.
+
+The scans look at tags only, with bytes regexes, and carry the unfinished tail of a chunk over
+to the next, so their cost is one pass over the bytes and their memory is one chunk.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from transforms.ingest.refusals import refuse, shown
+from transforms.ingest.sheets import column_letter
+
+_DECLARATION = re.compile(
+    rb"<!(?:doctype|entity)|<\x00!\x00(?:d\x00o\x00c\x00t\x00y\x00p\x00e|e\x00n\x00t\x00i\x00t\x00y)", re.IGNORECASE
+)
+_OVERLAP = 32  # longer than any pattern above
+_PREFIX = rb"(?:[A-Za-z_][\w.\-]*:)?"
+_TAG = re.compile(
+    rb"<(/?)" + _PREFIX + rb"(c|row|f|dimension|sheetData)(?=[\s/>])([^>]*)>",
+)
+_ATTR_R = re.compile(rb"""(?:^|\s)r\s*=\s*["']([^"']*)["']""")
+_ATTR_REF = re.compile(rb"""(?:^|\s)ref\s*=\s*["']([^"']*)["']""")
+_CELL_REF = re.compile(rb"\$?([A-Za-z]{1,4})\$?(\d{1,12})$")
+MAX_TAG_BYTES = 1_048_576  # an opening tag longer than this is not a spreadsheet
+
+
+def column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters.upper():
+        number = number * 26 + (letter - 64)
+    return number
+
+
+def check_declarations(chunks: Iterable[bytes], part: str, source_name: str) -> None:
+    """Refuse a part holding a DOCTYPE or ENTITY declaration anywhere."""
+    tail = b""
+    for chunk in chunks:
+        window = tail + chunk
+        if _DECLARATION.search(window):
+            raise refuse("REF-XML", source_name, part=shown(part, 60))
+        tail = window[-_OVERLAP:]
+
+
+@dataclass
+class SheetLimits:
+    sheet: str  # the sheet's name as the workbook shows it (for messages)
+    max_rows: int  # including the header row
+    max_columns: int
+
+
+class _Unusual(Exception):
+    """The fast scan met something it does not judge itself; the careful scan decides."""
+
+
+def greater_than(number: int) -> str:
+    """A regex matching decimal numerals (no sign) for integers greater than `number`."""
+    digits = str(number)
+    width = len(digits)
+    alternatives = [rf"[1-9]\d{{{width},}}"]
+    for position, digit in enumerate(digits):
+        if digit != "9":
+            rest = width - position - 1
+            alternatives.append(digits[:position] + f"[{int(digit) + 1}-9]" + rf"\d{{{rest}}}")
+    return "0*(?:" + "|".join(alternatives) + r")(?!\d)"
+
+
+def letters_greater_than(number: int) -> str:
+    """A regex matching column letters for columns greater than `number` (1 = A)."""
+    letters = column_letter(number - 1)
+    width = len(letters)
+    alternatives = [rf"[A-Za-z]{{{width + 1},}}"]
+    for position, letter in enumerate(letters):
+        if letter != "Z":
+            following = chr(ord(letter) + 1)
+            rest = width - position - 1
+            alternatives.append(letters[:position] + f"[{following}-Z{following.lower()}-z]" + rf"[A-Za-z]{{{rest}}}")
+    return "(?:" + "|".join(alternatives) + r")(?![A-Za-z])"
+
+
+class _FastChecks:
+    """Single-pass checks for sheets written the usual way (Excel, openpyxl, LibreOffice):
+    unprefixed tags, `r="..."` written first in every cell and row. Each is a regex with a
+    literal prefix or a bytes count, so the pass runs at C speed; anything unusual is handed
+    to the careful scan instead of being judged here."""
+
+    def __init__(self, limits: SheetLimits) -> None:
+        row_over = greater_than(limits.max_rows)
+        column_over = letters_greater_than(limits.max_columns)
+        good_row = rf'(?!{row_over})[1-9]\d{{0,6}}"'
+        self.patterns = [
+            re.compile(rb"<f[\s/>]"),  # a formula (the careful scan names its cell)
+            re.compile(rb'<c(?! r=")[\s/>]'),  # a cell without r="..." first
+            re.compile(rb'<c r="(?![A-Z]{1,3}[1-9]\d{0,6}")'),  # an oddly written cell reference
+            re.compile(rf'<c r="{column_over}'.encode()),
+            re.compile(rf'<c r="[A-Z]{{1,3}}{row_over}'.encode()),
+            re.compile(rf'<row(?:(?! r=")[\s/>]| r="(?!{good_row}))'.encode()),
+            re.compile(rb"<[A-Za-z_][\w.\-]*:(?:c|row|f|sheetData|is|v)[\s/>]"),  # namespace prefixes
+            re.compile(rb"r(?:\s+=|=\s|=')"),  # an r attribute written unusually
+        ]
+
+    def unusual(self, data: bytes) -> bool:
+        if any(pattern.search(data) for pattern in self.patterns):
+            return True
+        # every r="..." opens a cell or a row (no cell carries a second reference)
+        return data.count(b' r="') != data.count(b'<c r="') + data.count(b'<row r="')
+
+
+_DIMENSION = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?dimension\s[^>]*>")
+
+
+class WorksheetScanner:
+    """Feed a worksheet part chunk by chunk; refuses on the first formula or limit breach.
+
+    With `fast=True` it checks each chunk with a few regex passes and raises `_Unusual` on
+    anything it does not judge itself (a formula, an over-limit or unusual reference); the
+    caller then rescans the part with `fast=False`, which tracks every row and cell.
+    """
+
+    def __init__(self, limits: SheetLimits, source_name: str, fast: bool = False) -> None:
+        self.limits = limits
+        self.source_name = source_name
+        self._fast = _FastChecks(limits) if fast else None
+        self._pending = b""
+        self._tail = b""
+        self._row = 0
+        self._column = 0
+        self._in_data = False
+        self._done = False  # after </sheetData>: nothing else in the part is a cell
+        self._seen_data = False
+
+    def feed(self, chunk: bytes) -> None:
+        window = self._tail + chunk
+        if _DECLARATION.search(window):
+            raise refuse("REF-XML", self.source_name, part=f"the {shown(self.limits.sheet, 40)} sheet")
+        self._tail = window[-_OVERLAP:]
+        if self._done:
+            return
+        buffer = self._pending + chunk
+        cut = buffer.rfind(b"<")
+        if cut < 0 or buffer.find(b">", cut) >= 0:
+            self._pending = b""
+        else:
+            self._pending = buffer[cut:]
+            buffer = buffer[:cut]
+            if len(self._pending) > MAX_TAG_BYTES:
+                raise refuse("REF-CORRUPT", self.source_name, format="spreadsheet (.xlsx)")
+        if self._fast is None:
+            self._tags(buffer)
+        else:
+            self._fast_tags(buffer, self._fast)
+
+    def finish(self) -> None:
+        if self._fast is not None and not self._seen_data:
+            raise _Unusual  # no plain <sheetData>: let the careful scan look
+
+    def _fast_tags(self, buffer: bytes, checks: _FastChecks) -> None:
+        start = 0
+        if not self._in_data:
+            opening = buffer.find(b"<sheetData")
+            before = buffer if opening < 0 else buffer[:opening]
+            for dimension in _DIMENSION.finditer(before):
+                self._tags(dimension.group(0))
+            if opening < 0:
+                return
+            self._seen_data = True
+            end = buffer.find(b">", opening)
+            if buffer[opening + len(b"<sheetData") : end + 1].strip() not in (b">", b"/>"):
+                raise _Unusual
+            if buffer[end - 1 : end] == b"/":
+                self._done = True
+                return
+            self._in_data = True
+            start = end + 1
+        closing = buffer.find(b"</sheetData", start)
+        data = buffer[start:] if closing < 0 else buffer[start:closing]
+        if closing >= 0:
+            self._in_data = False
+            self._done = True
+        if checks.unusual(data):
+            raise _Unusual
+
+
+    def _tags(self, buffer: bytes) -> None:
+        limits = self.limits
+        for match in _TAG.finditer(buffer):
+            closing, name, attributes = match.groups()
+            if name == b"c":
+                if closing or not self._in_data:
+                    continue
+                reference = _ATTR_R.search(attributes)
+                if reference:
+                    row, column = self._cell(reference.group(1))
+                    if row > limits.max_rows:
+                        self._too_many_rows(row)
+                    self._column = column
+                else:
+                    self._column += 1
+                if self._column > limits.max_columns:
+                    self._too_many_columns(self._column)
+            elif name == b"row":
+                if closing or not self._in_data:
+                    continue
+                number = _ATTR_R.search(attributes)
+                self._row = int(number.group(1)) if number and number.group(1).isdigit() else self._row + 1
+                self._column = 0
+                if self._row > limits.max_rows:
+                    self._too_many_rows(self._row)
+            elif name == b"f":
+                if not closing and self._in_data:
+                    cell = f"{shown(limits.sheet, 40)}!{column_letter(max(self._column, 1) - 1)}{self._row}"
+                    raise refuse("REF-FORMULA", self.source_name, cell=cell)
+            elif name == b"sheetData":
+                if closing:
+                    self._in_data = False
+                    self._done = True
+                    return
+                self._in_data = not attributes.rstrip().endswith(b"/")
+                self._done = not self._in_data
+            elif name == b"dimension" and not closing:
+                ref = _ATTR_REF.search(attributes)
+                if ref:
+                    self._dimension(ref.group(1))
+
+    def _cell(self, reference: bytes) -> tuple[int, int]:
+        parsed = _CELL_REF.match(reference.strip())
+        if not parsed:
+            raise refuse("REF-CORRUPT", self.source_name, format="spreadsheet (.xlsx)")
+        row = int(parsed.group(2))
+        self._row = max(self._row, row)  # a cell may name a later row than its <row> did
+        return row, column_number(parsed.group(1))
+
+    def _dimension(self, ref: bytes) -> None:
+        last = ref.split(b":")[-1].strip()
+        parsed = _CELL_REF.match(last)
+        if not parsed:
+            return  # a malformed dimension is only a hint; the cells are checked one by one
+        row, column = int(parsed.group(2)), column_number(parsed.group(1))
+        if row > self.limits.max_rows:
+            self._too_many_rows(row, claimed=True)
+        if column > self.limits.max_columns:
+            self._too_many_columns(column, claimed=True)
+
+    def _too_many_rows(self, row: int, claimed: bool = False) -> None:
+        verb = "claims" if claimed else "reaches"
+        raise refuse(
+            "REF-TOO-LARGE",
+            self.source_name,
+            what=f"The {shown(self.limits.sheet, 40)} sheet",
+            detail=f"it {verb} row {row:,}; at most {self.limits.max_rows:,} rows with the header",
+        )
+
+    def _too_many_columns(self, column: int, claimed: bool = False) -> None:
+        verb = "claims" if claimed else "reaches"
+        raise refuse(
+            "REF-TOO-LARGE",
+            self.source_name,
+            what=f"The {shown(self.limits.sheet, 40)} sheet",
+            detail=f"it {verb} column {column:,}; at most {self.limits.max_columns:,} columns",
+        )
+
+
+def scan_worksheet(chunks: Callable[[], Iterable[bytes]], limits: SheetLimits, source_name: str) -> None:
+    """Check one worksheet part: the fast scan, and the careful one only when needed."""
+    scanner = WorksheetScanner(limits, source_name, fast=True)
+    try:
+        for chunk in chunks():
+            scanner.feed(chunk)
+        scanner.finish()
+    except _Unusual:
+        careful = WorksheetScanner(limits, source_name)
+        for chunk in chunks():
+            careful.feed(chunk)

@@ -1,0 +1,217 @@
+"""An xlsx return: structural checks on the package, then values read with python-calamine.
+
+Order: part names (macros, external links) -> every part's raw bytes (DOCTYPE/ENTITY; in
+worksheets formulas and size limits) -> sheet names -> values. Calamine only sees a package
+every part of which has been inflated and checked by us, so its reading is bounded too.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import defusedxml.ElementTree as SafeTree
+import python_calamine
+
+from schemas.standard import Limits
+from transforms.ingest.archive import Archive
+from transforms.ingest.refusals import refuse, shown
+from transforms.ingest.scan import SheetLimits, check_declarations, scan_worksheet
+from transforms.ingest.sheets import Row, clean, normalise
+
+LABEL = "spreadsheet (.xlsx)"
+TEMPLATE_SHEET = "Lists"  # the official template's hidden sheet of code lists and its marker
+TEMPLATE_MARKER = "LSCB return template"
+MAX_STRUCTURE_PART_BYTES = 8 * 1_048_576  # [Content_Types].xml, workbook.xml and its rels
+_MACRO_PART = re.compile(r"(^|/)(vbaproject[^/]*|macrosheets/.*|[^/]*\.bin\.vba)$", re.IGNORECASE)
+_MACRO_CONTENT = re.compile(rb"macroEnabled|vbaProject|ms-office\.vbaProject|ms-excel\.macrosheet", re.IGNORECASE)
+_WORKSHEET_PART = re.compile(r"^xl/worksheets/[^/]+\.xml$", re.IGNORECASE)
+
+
+def is_xlsx(archive: Archive) -> bool:
+    return archive.find("[Content_Types].xml") is not None and archive.find("xl/workbook.xml") is not None
+
+
+@dataclass(frozen=True)
+class WorkbookSheet:
+    name: str  # as the workbook spells it
+    hidden: bool
+    part: str | None  # the worksheet part, e.g. xl/worksheets/sheet1.xml (None for other sheet kinds)
+
+
+def check_package(archive: Archive, limits: Limits) -> list[WorkbookSheet]:
+    """Every check that needs no cell value. Returns the workbook's sheets in order."""
+    source = archive.source_name
+    for name in archive.names():
+        if _MACRO_PART.search(name):
+            raise refuse("REF-MACRO", source)
+    for name in archive.names():
+        if name.lower().startswith("xl/externallinks/"):
+            raise refuse("REF-EXTERNAL-LINK", source, part=shown(name, 60))
+
+    content_types = _structure_part(archive, "[Content_Types].xml")
+    if _MACRO_CONTENT.search(content_types):
+        raise refuse("REF-MACRO", source)
+    workbook_xml = _structure_part(archive, "xl/workbook.xml")
+    rels_info = archive.find("xl/_rels/workbook.xml.rels")
+    rels_xml = _structure_part(archive, "xl/_rels/workbook.xml.rels") if rels_info else b""
+    sheets = _workbook_sheets(archive, workbook_xml, rels_xml)
+
+    structure = {"[content_types].xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels"}
+    by_part = {sheet.part.lower(): sheet for sheet in sheets if sheet.part}
+    for info in archive.members:
+        lowered = info.filename.lower()
+        if lowered in structure:
+            continue
+        if _WORKSHEET_PART.match(info.filename):
+            sheet = by_part.get(lowered)
+            label = sheet.name if sheet else info.filename
+            scan_worksheet(lambda info=info: archive.stream(info), _sheet_limits(label, limits), source)
+        else:
+            check_declarations(archive.stream(info), info.filename, source)
+    return sheets
+
+
+def _sheet_limits(sheet_name: str, limits: Limits) -> SheetLimits:
+    is_children = sheet_name.strip().lower() == "children"
+    max_rows = (limits.max_children_rows if is_children else limits.max_keyvalue_rows) + 1
+    return SheetLimits(sheet=sheet_name, max_rows=max_rows, max_columns=limits.max_columns)
+
+
+def _structure_part(archive: Archive, name: str) -> bytes:
+    info = archive.find(name)
+    if info is None:
+        raise archive.corrupt()
+    if info.file_size > MAX_STRUCTURE_PART_BYTES:
+        raise refuse("REF-TOO-LARGE", archive.source_name, what=f"The part {name}", detail=f"{info.file_size:,} bytes")
+    data = archive.read(info)
+    check_declarations([data], name, archive.source_name)
+    return data
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _workbook_sheets(archive: Archive, workbook_xml: bytes, rels_xml: bytes) -> list[WorkbookSheet]:
+    try:
+        workbook = SafeTree.fromstring(workbook_xml)
+        relationships = SafeTree.fromstring(rels_xml) if rels_xml else None
+    except Exception:  # defusedxml and expat raise several types; any of them means damaged
+        raise archive.corrupt() from None
+    targets: dict[str, str] = {}
+    if relationships is not None:
+        for rel in relationships:
+            if _local(rel.tag) != "Relationship":
+                continue
+            rel_type = rel.get("Type", "")
+            if not rel_type.endswith("/worksheet"):
+                continue
+            target = rel.get("Target", "")
+            part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
+            targets[rel.get("Id", "")] = part
+    sheets: list[WorkbookSheet] = []
+    for element in workbook.iter():
+        if _local(element.tag) != "sheet":
+            continue
+        rel_id = next((value for key, value in element.attrib.items() if key.endswith("}id")), "")
+        sheets.append(
+            WorkbookSheet(
+                name=element.get("name", ""),
+                hidden=element.get("state", "visible") in ("hidden", "veryHidden"),
+                part=targets.get(rel_id),
+            )
+        )
+    return sheets
+
+
+def match_sheets(
+    sheets: list[WorkbookSheet], standard_sheets: Sequence[str], source_name: str
+) -> tuple[dict[str, str], WorkbookSheet | None]:
+    """Standard sheet name -> the workbook's name for it, and the template's Lists sheet if any."""
+    wanted = {name.strip().lower(): name for name in standard_sheets}
+    found: dict[str, str] = {}
+    extra: list[str] = []
+    lists: WorkbookSheet | None = None
+    for sheet in sheets:
+        key = sheet.name.strip().lower()
+        if key in wanted:
+            if wanted[key] in found:
+                raise refuse(
+                    "REF-SHEETS",
+                    source_name,
+                    detail=f"The workbook has two sheets named {wanted[key]}; keep one.",
+                )
+            found[wanted[key]] = sheet.name
+        elif key == TEMPLATE_SHEET.lower() and lists is None:
+            lists = sheet
+        else:
+            extra.append(sheet.name)
+    problems: list[str] = []
+    missing = [name for name in standard_sheets if name not in found]
+    if missing:
+        problems.append(
+            f"The workbook has no {_names(missing)} sheet{'s' if len(missing) > 1 else ''}; "
+            f"a return has the sheets {_names(list(standard_sheets))}."
+        )
+    if extra:
+        shown_extra = [f"'{shown(name, 40)}'" for name in extra[:5]] + (["..."] if len(extra) > 5 else [])
+        problems.append(
+            f"The workbook has {'a sheet' if len(extra) == 1 else 'sheets'} {_names(shown_extra)} "
+            "that the return does not have; remove or rename "
+            f"{'it' if len(extra) == 1 else 'them'}."
+        )
+    if problems:
+        raise refuse("REF-SHEETS", source_name, detail=" ".join(problems))
+    return found, lists
+
+
+def _names(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+class WorkbookValues:
+    """The values of a checked package, read with calamine."""
+
+    def __init__(self, archive: Archive) -> None:
+        self.archive = archive
+        try:
+            self.workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(archive.data))
+        except Exception:  # calamine raises its own error types (and PanicException) on damage
+            raise archive.corrupt() from None
+
+    def rows(self, sheet_name: str) -> list[Row]:
+        """Every row of a sheet from row 1, numbered as Excel numbers them."""
+        try:
+            sheet = self.workbook.get_sheet_by_name(sheet_name)
+            cells = sheet.to_python(skip_empty_area=False)
+        except Exception:
+            raise self.archive.corrupt() from None
+        return list(enumerate(cells, start=1))
+
+    def template_version(self, lists: WorkbookSheet | None) -> str | None | bool:
+        """False when there is no template marker; else the marker's version text (or None)."""
+        if lists is None:
+            return False
+        rows = self.rows(lists.name)
+        first = rows[0][1] if rows else []
+        marker = clean(first[0]) if first else None
+        if marker is None or normalise(marker) != normalise(TEMPLATE_MARKER):
+            return False
+        return version_text(first[1]) if len(first) > 1 else None
+
+
+def version_text(value: object) -> str | None:
+    """The standard version as text: 1.0 typed into Excel reads back as the number 1.0."""
+    value = clean(value)
+    if value is None:
+        return None
+    if isinstance(value, float):
+        return f"{int(value)}.0" if value.is_integer() else repr(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value}.0"
+    text = str(value)
+    return f"{text}.0" if text.isdigit() else text
