@@ -99,6 +99,8 @@ def test_resaved_template_keeps_sheets_marker_and_prefill(resaved: Path) -> None
     children = workbook["Children"]
     assert [c.value for c in children[1]] == list(STANDARD.sheet("Children").field_names)
     assert children.max_row == 1
+    for cell, field_ in zip(children[1], STANDARD.sheet("Children").fields, strict=True):
+        assert cell.comment is not None and field_.hint in cell.comment.text.replace("\n", " ")
 
 
 def test_resaved_template_keeps_validations_and_protection(resaved: Path) -> None:
