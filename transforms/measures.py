@@ -158,14 +158,15 @@ def tracker(
     subs = _by_lineage(data.submissions, register)
     if "open_queries" not in subs.columns:
         subs["open_queries"] = subs.get("queries", 0)
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for record in subs.to_dict("records"):
+        groups.setdefault((str(record["period"]), record["lineage"]), []).append(record)
     rows = []
     for period in periods:
-        in_period = subs[subs["period"] == period.code] if len(subs) else subs
-        groups = {k: g.sort_values("version") for k, g in in_period.groupby("lineage")} if len(in_period) else {}
         for council in register.expected(period):
-            versions = groups.get(register.lineage_id(council.council_code))
+            versions = groups.get((period.code, register.lineage_id(council.council_code)), [])
             row: dict[str, Any] = {"period": period.code, "council_code": council.council_code}
-            if versions is None or versions.empty:
+            if not versions:
                 overdue = (today - period.deadline).days
                 row.update(
                     state="not_received",
@@ -180,16 +181,14 @@ def tracker(
                 )
                 rows.append(row)
                 continue
-            versions = versions.sort_values(["received_at", "version"])
-            current = versions[versions["status"].isin(CURRENT_STATUSES)]
-            first = versions.iloc[0]
-            if current.empty:
-                state = "rejected"
-                timing = first
-                latest = versions.iloc[-1]
+            versions = sorted(versions, key=lambda v: (pd.Timestamp(v["received_at"]), int(v["version"])))
+            current = [v for v in versions if v["status"] in CURRENT_STATUSES]
+            first = versions[0]
+            if not current:
+                state, timing, latest = "rejected", first, versions[-1]
             else:
-                latest = current.sort_values("version").iloc[-1]
-                timing = current.iloc[0]
+                latest = max(current, key=lambda v: int(v["version"]))
+                timing = current[0]
                 if latest["status"] == "signed_off":
                     state = "signed_off"
                 elif int(latest.get("open_queries") or 0) > 0:
@@ -197,16 +196,16 @@ def tracker(
                 else:
                     state = "accepted"
             days = days_after_deadline(period, timing["received_at"])
-            if current.empty:
+            if not current:
                 days = max(days, (today - period.deadline).days)
             row.update(
                 state=state,
                 versions=len(versions),
-                current_version=int(latest["version"]) if not current.empty else None,
+                current_version=int(latest["version"]) if current else None,
                 first_received_at=_iso(first["received_at"]),
-                current_received_at=_iso(latest["received_at"]) if not current.empty else None,
+                current_received_at=_iso(latest["received_at"]) if current else None,
                 errors=int(first.get("errors") or 0),
-                open_queries=int(latest.get("open_queries") or 0) if not current.empty else None,
+                open_queries=int(latest.get("open_queries") or 0) if current else None,
                 days_after_deadline=days,
                 late=days > 0,
             )
@@ -641,7 +640,7 @@ def gaps(
     children = _by_lineage(data.children, register)
     fields = children_fields(standard)
     cc = _cross_counts(cross_council, register)
-    child_groups = {k: g for k, g in children.groupby(["period", "lineage"])} if len(children) else {}
+    completeness, child_counts, no_interview = _child_summaries(children, fields)
     rows = []
     for row in tracked.to_dict("records"):
         lineage = register.lineage_id(row["council_code"])
@@ -658,26 +657,41 @@ def gaps(
             "no_strategy": None if s is None else s.get("cse_strategy") in WEAK_STRATEGY,
             "no_co_located_team": None if s is None else s.get("multi_agency_team") != "CO_LOCATED",
             "no_health_in_protocol": None if s is None else s.get("protocol_includes_health") != "Y",
+            "children": child_counts.get(key, 0) if received else None,
+            "missing_no_interview": no_interview.get(key, 0) if received else None,
         }
-        group = child_groups.get(key) if received else None
-        out["children"] = None if not received else (0 if group is None else len(group))
-        if group is not None and len(group):
-            episodes = pd.to_numeric(group.get("missing_episodes"), errors="coerce").fillna(0)
-            offered = group.get("return_interview_offered")
-            out["missing_no_interview"] = int(((episodes > 0) & (offered != "Y")).sum())
-        else:
-            out["missing_no_interview"] = 0 if received else None
         for rule in ("X1", "X2", "X3", "X4", "X5"):
             out[rule.lower()] = cc.get((row["period"], lineage, rule), 0)
-        for name, column in fields:
-            if group is None or not len(group):
-                out[f"completeness_{name}"] = None
-            else:
-                values = group[column] if column in group.columns else pd.Series([None] * len(group))
-                filled = values.notna() & (values.astype(str).str.strip() != "")
-                out[f"completeness_{name}"] = round(100 * float(filled.mean()), 1)
+        shares = completeness.get(key) if received else None
+        for name, _column in fields:
+            out[f"completeness_{name}"] = None if shares is None else shares[name]
         rows.append(out)
     return pd.DataFrame(rows)
+
+
+def _child_summaries(
+    children: pd.DataFrame, fields: list[tuple[str, str]]
+) -> tuple[dict[tuple[str, str], dict[str, float]], dict[tuple[str, str], int], dict[tuple[str, str], int]]:
+    """Per (period, lineage): % of children with each field filled, children, and children with
+    missing episodes and no return interview offered."""
+    if children.empty:
+        return {}, {}, {}
+    filled = pd.DataFrame(index=children.index)
+    for name, column in fields:
+        if column in children.columns:
+            values = children[column]
+            filled[name] = values.notna() & (values.astype(str).str.strip() != "")
+        else:
+            filled[name] = False
+    keys = [children["period"], children["lineage"]]
+    shares = (filled.groupby(keys).mean() * 100).round(1)
+    completeness = {key: row for key, row in zip(shares.index, shares.to_dict("records"), strict=True)}
+    counts = {key: int(n) for key, n in children.groupby(keys).size().items()}
+    episodes = pd.to_numeric(children.get("missing_episodes"), errors="coerce").fillna(0)
+    offered = children["return_interview_offered"] if "return_interview_offered" in children.columns else None
+    flag = (episodes > 0) & (offered != "Y" if offered is not None else True)
+    no_interview = {key: int(n) for key, n in flag.groupby(keys).sum().items()}
+    return completeness, counts, no_interview
 
 
 def _cross_counts(cross_council: pd.DataFrame | None, register: Register) -> dict[tuple[str, str, str], int]:

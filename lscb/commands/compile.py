@@ -1,0 +1,54 @@
+"""`lscb compile`: the national compile of one period (analysts' tables, exact)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from lscb.cli import UserError
+from schemas.calendar import Period
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "compile",
+        help="compile one period nationally: tracker, league table, gaps, cross-council findings",
+        description="Read every council's current return from the database, link children across "
+        "councils (X1-X5) and write the tracker, league table, gap report and cross-council findings "
+        "as CSV (Explore Education Statistics layout), XLSX and an HTML dashboard. Exact figures, "
+        "for analysts: not disclosure-controlled.",
+    )
+    parser.add_argument("--period", required=True, metavar="YYYY-Qn", help="the period to compile, e.g. 2025-Q1")
+    parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="directory to write into")
+    parser.add_argument(
+        "--population", type=Path, metavar="CSV", help="council_code, year, population_0_17 (for rates per 10,000)"
+    )
+    parser.add_argument("--database-url", metavar="URL", help="default: LSCB_DATABASE_URL or the data directory")
+    parser.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from reports.compile import compile_period, headline
+
+    try:
+        period = Period.parse(args.period).code
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    if args.population is not None and not args.population.is_file():
+        raise UserError(f"population file {args.population} not found")
+    try:
+        outcome = compile_period(period, args.out, database_url=args.database_url, population_csv=args.population)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    except Exception as error:  # the store not migrated yet, an unreachable database ...
+        if type(error).__name__ in ("OperationalError", "ProgrammingError", "StoreNotReady"):
+            raise UserError(f"cannot read the database: {str(error).splitlines()[0]}") from None
+        raise
+    if args.json:
+        print(json.dumps(outcome.to_json(), indent=2))
+    else:
+        for line in headline(outcome):
+            print(line)
+    return 0

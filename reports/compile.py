@@ -1,0 +1,417 @@
+"""The national compile of one period: analysts' tables (exact), as CSV, XLSX and an HTML dashboard.
+
+`compile_tables` is pure (NationalData in, tables out); `compile_period` reads the store through
+`transforms.national`, runs linkage and measures and writes:
+
+- `tracker.csv`, `league_table.csv`, `gaps.csv`, `cross_council.csv`: tidy CSVs in the Explore
+  Education Statistics layout (`time_period, time_identifier, geographic_level, country_code,
+  country_name, region_code, region_name, new_la_code, old_la_code, la_name, <measures>`);
+  `x` not available, `z` not applicable;
+- `council_findings.csv`: each cross-council finding as each council concerned sees it (its own
+  local_child_id only), for the portal;
+- `cross_council_findings.csv`: the findings with both councils' ids (analysts only);
+- `compile.xlsx` (the same tables, formatted) and `dashboard.html` (charts as inline SVG).
+
+Cross-council findings are reported for every period up to the compiled one (a finding about
+P-1 may only become visible when P's returns arrive); the headline counts are for the period.
+X1 for a closure in P waits for P+1: it is decided once the deadline of P+1 has passed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from reports import charts
+from schemas.calendar import Period
+from schemas.register import Register, load_register
+from schemas.standard import load_standard
+from transforms.link import RULES, CrossCouncilFinding, council_findings, link, pair_counts
+from transforms.measures import (
+    MEASURES,
+    TRACKER_STATES,
+    NationalData,
+    gaps,
+    league_table,
+    time_columns,
+    to_ees,
+    tracker,
+)
+
+TEMPLATES = Path(__file__).parent / "templates"
+STATE_LABELS = {
+    "not_received": "Not received",
+    "rejected": "Received with errors",
+    "accepted_open_queries": "Accepted, open queries",
+    "accepted": "Accepted",
+    "signed_off": "Signed off",
+}
+RULE_LABELS = {rule: load_standard().rule(rule).description.split(":")[0] for rule in RULES}
+
+
+@dataclass
+class CompileTables:
+    period: str
+    tracker: pd.DataFrame
+    league: pd.DataFrame
+    gaps: pd.DataFrame
+    cross_council: pd.DataFrame  # pair counts
+    findings: list[CrossCouncilFinding]
+    council_findings: pd.DataFrame
+
+
+@dataclass
+class CompileOutcome:
+    """Paths and headline counts (no personal data): small enough for a task result."""
+
+    period: str
+    out_dir: str
+    paths: dict[str, str]
+    expected: int
+    received: int
+    not_received: int
+    late: int
+    findings: dict[str, int] = field(default_factory=dict)  # rule -> findings about the period
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "period": self.period,
+            "out_dir": self.out_dir,
+            "paths": self.paths,
+            "expected": self.expected,
+            "received": self.received,
+            "not_received": self.not_received,
+            "late": self.late,
+            "findings": self.findings,
+        }
+
+
+def x1_decided_through(period: Period, today: date) -> str:
+    """X1 for a closure in P needs P+1: decided for P once P+1's deadline has passed."""
+    return period.code if today > period.next().deadline else period.previous().code
+
+
+def compile_tables(
+    period: str,
+    data: NationalData,
+    *,
+    population: pd.DataFrame | None = None,
+    today: date | None = None,
+    register: Register | None = None,
+) -> CompileTables:
+    register = register or load_register()
+    today = today or date.today()
+    p = Period.parse(period)
+    through = p.next().code
+    result = link(
+        data.children,
+        data.current_submissions(),
+        register=register,
+        through=through,
+        x1_decided_through=x1_decided_through(p, today),
+    )
+    findings = [f for f in result.findings if f.period <= p.code]
+    pairs = pair_counts(findings)
+    told = council_findings(findings, register=register)
+    told_frame = pd.DataFrame(
+        [t.__dict__ for t in told],
+        columns=["council_code", "rule", "period", "local_child_id", "other_council_code", "message"],
+    )
+    return CompileTables(
+        period=p.code,
+        tracker=tracker([p], data, register=register, today=today),
+        league=league_table([p], data, population=population, register=register, today=today),
+        gaps=gaps([p], data, cross_council=pairs, register=register, today=today),
+        cross_council=pairs,
+        findings=findings,
+        council_findings=told_frame,
+    )
+
+
+def compile_period(
+    period: str,
+    out_dir: Path,
+    *,
+    database_url: str | None = None,
+    population_csv: Path | None = None,
+    today: date | None = None,
+) -> CompileOutcome:
+    """Compile one period from the store into `out_dir` (created if needed)."""
+    from transforms.measures import read_population
+    from transforms.national import load_national
+
+    p = Period.parse(period)
+    data = load_national(p.next().code, database_url=database_url)
+    tables = compile_tables(p.code, data, population=read_population(population_csv), today=today)
+    return write_compile(tables, Path(out_dir), population_given=population_csv is not None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+
+
+def ees_tables(tables: CompileTables, register: Register | None = None) -> dict[str, pd.DataFrame]:
+    """The analyst CSVs (exact values) in the EES layout."""
+    register = register or load_register()
+    pairs = tables.cross_council
+    cross = pd.DataFrame(
+        [
+            {
+                **time_columns(row["time_period"]),
+                "period": row["time_period"],
+                "rule": row["rule"],
+                "from_council_code": row["from_council_code"],
+                "to_council_code": row["to_council_code"],
+                "children": int(row["children"]),
+            }
+            for row in pairs.to_dict("records")
+        ],
+        columns=[
+            "time_period",
+            "time_identifier",
+            "period",
+            "rule",
+            "from_council_code",
+            "to_council_code",
+            "children",
+        ],
+    )
+    findings = pd.DataFrame(
+        [f.to_json() for f in tables.findings],
+        columns=["rule", "period", "from_council_code", "to_council_code", "from_local_child_id", "to_local_child_id"],
+    )
+    return {
+        "tracker": to_ees(tables.tracker, register=register),
+        "league_table": to_ees(
+            tables.league, code_column="code", level=lambda r: r["geographic_level"], register=register
+        ),
+        "gaps": to_ees(tables.gaps, register=register),
+        "cross_council": cross,
+        "council_findings": tables.council_findings,
+        "cross_council_findings": findings,
+    }
+
+
+def for_output(frame: pd.DataFrame) -> pd.DataFrame:
+    """None -> `x`; True/False -> Y/N (the only change made when writing)."""
+    out = frame.astype(object).copy()
+    for column in out.columns:
+        out[column] = [_cell(v) for v in out[column]]
+    return out
+
+
+def _cell(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "x"
+    if isinstance(value, bool):
+        return "Y" if value else "N"
+    if hasattr(value, "item") and not isinstance(value, str):
+        value = value.item()
+        if isinstance(value, bool):
+            return "Y" if value else "N"
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else round(value, 2)
+    return value
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> Path:
+    for_output(frame).to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+    return path
+
+
+def write_xlsx(sheets: dict[str, pd.DataFrame], path: Path, *, notes: dict[str, str] | None = None) -> Path:
+    """Every table on its own sheet: bold header, frozen header row, filters, sensible widths."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    workbook = Workbook()
+    workbook.remove(workbook.active)  # type: ignore[arg-type]
+    if notes:
+        sheet = workbook.create_sheet("Notes")
+        sheet.append(["Note"])
+        sheet["A1"].font = Font(bold=True)
+        for text in notes.values():
+            sheet.append([text])
+        sheet.column_dimensions["A"].width = 120
+    for name, frame in sheets.items():
+        sheet = workbook.create_sheet(name[:31])
+        out = for_output(frame)
+        sheet.append(list(out.columns))
+        for row in out.itertuples(index=False):
+            sheet.append(list(row))
+        for cell in sheet[1]:
+            cell.font = Font(bold=True, color="FFFFFF")
+            cell.fill = PatternFill("solid", fgColor="1D70B8")
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+        sheet.freeze_panes = "A2"
+        if len(out.columns):
+            sheet.auto_filter.ref = f"A1:{get_column_letter(len(out.columns))}{max(len(out) + 1, 1)}"
+        for i, column in enumerate(out.columns, start=1):
+            width = max([len(str(column))] + [len(str(v)) for v in out[column].head(200)])
+            sheet.column_dimensions[get_column_letter(i)].width = min(max(width + 2, 8), 60)
+    workbook.save(path)
+    return path
+
+
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(str(TEMPLATES)),
+        autoescape=select_autoescape(["html", "j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["cell"] = _display
+    return env
+
+
+def _display(value: Any) -> str:
+    value = _cell(value)
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def write_compile(tables: CompileTables, out_dir: Path, *, population_given: bool = False) -> CompileOutcome:
+    register = load_register()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ees = ees_tables(tables, register)
+    paths: dict[str, str] = {}
+    for name, frame in ees.items():
+        paths[name] = str(write_csv(frame, out_dir / f"{name}.csv"))
+    paths["xlsx"] = str(
+        write_xlsx(
+            {k: v for k, v in ees.items() if k != "cross_council_findings"}
+            | {"findings": ees["cross_council_findings"]},
+            out_dir / "compile.xlsx",
+            notes=_notes(population_given),
+        )
+    )
+    paths["dashboard"] = str(_write_dashboard(tables, out_dir / "dashboard.html", register, population_given))
+    counts = tables.tracker["state"].value_counts().to_dict()
+    received = sum(counts.get(s, 0) for s in ("accepted_open_queries", "accepted", "signed_off"))
+    in_period = [f for f in tables.findings if f.period == tables.period]
+    return CompileOutcome(
+        period=tables.period,
+        out_dir=str(out_dir),
+        paths=paths,
+        expected=len(tables.tracker),
+        received=int(received),
+        not_received=int(counts.get("not_received", 0)),
+        late=int(tables.tracker["late"].fillna(False).astype(bool).sum()),
+        findings={rule: sum(f.rule == rule for f in in_period) for rule in RULES},
+    )
+
+
+def _notes(population_given: bool) -> dict[str, str]:
+    notes = {m.name: f"{m.label}: {m.definition}" for m in MEASURES}
+    notes["markers"] = "x = not available; z = not applicable. Analysts' tables: exact values, not for publication."
+    if not population_given:
+        notes["population"] = "No population file was given: rates per 10,000 children are x (not available)."
+    return notes
+
+
+def _write_dashboard(tables: CompileTables, path: Path, register: Register, population_given: bool) -> Path:
+    period = Period.parse(tables.period)
+    states = tables.tracker["state"].value_counts()
+    state_rows = [(STATE_LABELS[s], int(states.get(s, 0))) for s in TRACKER_STATES]
+    names = {c.council_code: c.name for c in register.all()}
+    missing_late = [
+        {
+            "code": r["council_code"],
+            "name": names.get(r["council_code"], r["council_code"]),
+            "state": STATE_LABELS[r["state"]],
+            "days": r["days_after_deadline"],
+        }
+        for r in tables.tracker.to_dict("records")
+        if r["state"] in ("not_received", "rejected") or r["late"] is True
+    ]
+    in_period = [f for f in tables.findings if f.period == tables.period]
+    rule_rows = [(rule, RULE_LABELS[rule], sum(f.rule == rule for f in in_period)) for rule in RULES]
+    pairs = tables.cross_council
+    pair_rows = [
+        {
+            "rule": r["rule"],
+            "from": names.get(r["from_council_code"], r["from_council_code"]),
+            "to": names.get(r["to_council_code"], r["to_council_code"]),
+            "children": int(r["children"]),
+            "period": r["time_period"],
+        }
+        for r in pairs.sort_values("children", ascending=False).to_dict("records")
+    ]
+    league = tables.league
+    areas = league[league["geographic_level"] != "Local authority"]
+    regions = register.regions()
+    area_rows = [
+        {
+            "name": "England" if r["geographic_level"] == "National" else regions.get(r["code"], r["code"]),
+            "values": [r[m.name] for m in MEASURES],
+        }
+        for r in areas.to_dict("records")
+    ]
+    council_rows = [
+        {
+            "name": names.get(r["code"], r["code"]),
+            "code": r["code"],
+            "values": [(r[m.name], r[f"{m.name}_rank"], r[f"{m.name}_band"]) for m in MEASURES],
+        }
+        for r in league[league["geographic_level"] == "Local authority"].to_dict("records")
+    ]
+    strategy_gaps = {
+        label: [
+            names.get(r["council_code"], r["council_code"]) for r in tables.gaps.to_dict("records") if r[column] is True
+        ]
+        for column, label in (
+            ("no_strategy", "No strategy (NONE or PLANNING)"),
+            ("no_co_located_team", "No co-located team"),
+            ("no_health_in_protocol", "Health not in the protocol"),
+        )
+    }
+    html = (
+        environment()
+        .get_template("compile/dashboard.html.j2")
+        .render(
+            period=period,
+            state_rows=state_rows,
+            state_chart=charts.bar_chart(
+                f"Returns for {period.code} by state",
+                "; ".join(f"{label}: {n}" for label, n in state_rows),
+                [label for label, _ in state_rows],
+                [n for _, n in state_rows],
+            ),
+            missing_late=missing_late,
+            rule_rows=rule_rows,
+            rule_chart=charts.bar_chart(
+                f"Cross-council findings about {period.code} by rule",
+                "; ".join(f"{rule} {label}: {n}" for rule, label, n in rule_rows),
+                [f"{rule} {label}" for rule, label, _ in rule_rows],
+                [n for _, _, n in rule_rows],
+            ),
+            pair_rows=pair_rows,
+            measures=MEASURES,
+            area_rows=area_rows,
+            council_rows=council_rows,
+            strategy_gaps=strategy_gaps,
+            population_given=population_given,
+            expected=len(tables.tracker),
+        )
+    )
+    path.write_text(html, encoding="utf-8")
+    return path
+
+
+def headline(outcome: CompileOutcome) -> Iterable[str]:
+    yield (
+        f"{outcome.period}: {outcome.received} of {outcome.expected} returns accepted, "
+        f"{outcome.not_received} not received, {outcome.late} late"
+    )
+    yield "cross-council findings: " + ", ".join(f"{rule} {n}" for rule, n in outcome.findings.items())
+    yield f"written to {outcome.out_dir}"
