@@ -118,7 +118,8 @@ def quarterly_return() -> None:
             from airflow.sdk.exceptions import AirflowFailException
 
             # Not retried: the same bytes are refused every time. The file is in quarantine.
-            raise AirflowFailException(f"{outcome.name} refused: {outcome.reason}")
+            detail = outcome.reason if outcome.reason.startswith(outcome.name) else f"{outcome.name}: {outcome.reason}"
+            raise AirflowFailException(f"refused {detail}")
         return outcome.to_result()
 
     @task(trigger_rule=TriggerRule.ALL_DONE)
