@@ -30,7 +30,6 @@ MIN_PASSWORD_LENGTH = 12
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 _hasher = PasswordHasher()
-_DUMMY_HASH = _hasher.hash("not a real password: equalises timing for unknown accounts")
 
 
 class AccountError(ValueError):
@@ -103,8 +102,11 @@ class Accounts:
         absolute_timeout: timedelta = timedelta(hours=8),
         max_failures: int = 5,
         lockout: timedelta = timedelta(minutes=15),
+        hasher: PasswordHasher | None = None,
     ) -> None:
         self.engine = engine
+        self.hasher = hasher or _hasher  # tests pass cheaper argon2 parameters
+        self._dummy_hash: str | None = None  # verified for unknown accounts, so timing says nothing
         self.idle_timeout = idle_timeout
         self.absolute_timeout = absolute_timeout
         self.max_failures = max_failures
@@ -133,7 +135,7 @@ class Accounts:
                     email=email,
                     role=role,
                     council_code=council_code,
-                    password_hash=_hasher.hash(password),
+                    password_hash=self.hasher.hash(password),
                     disabled=False,
                     created_at=now,
                     updated_at=now,
@@ -181,7 +183,7 @@ class Accounts:
             conn.execute(
                 update(db.users)
                 .where(db.users.c.id == user.id)
-                .values(password_hash=_hasher.hash(password), updated_at=db.utcnow())
+                .values(password_hash=self.hasher.hash(password), updated_at=db.utcnow())
             )
             conn.execute(delete(db.sessions).where(db.sessions.c.user_id == user.id))
         return user
@@ -207,10 +209,12 @@ class Accounts:
             return SignIn("locked")
         with self.engine.connect() as conn:
             row = conn.execute(select(db.users).where(db.users.c.email == email)).first()
-        stored_hash = row._mapping["password_hash"] if row else _DUMMY_HASH
+        if row is None and self._dummy_hash is None:
+            self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(16))
+        stored_hash: str = row._mapping["password_hash"] if row else str(self._dummy_hash)
         ok: bool
         try:
-            ok = _hasher.verify(stored_hash, password)
+            ok = self.hasher.verify(stored_hash, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             ok = False
         user = _user(row) if row else None
@@ -230,8 +234,8 @@ class Accounts:
             t = db.login_failures.c
             conn.execute(delete(db.login_failures).where(and_(t.scope == "account", t.subject == email)))
             values: dict[str, object] = {"last_login_at": db.utcnow()}
-            if _hasher.check_needs_rehash(stored_hash):
-                values["password_hash"] = _hasher.hash(password)
+            if self.hasher.check_needs_rehash(stored_hash):
+                values["password_hash"] = self.hasher.hash(password)
             conn.execute(update(db.users).where(db.users.c.id == user.id).values(**values))
         return SignIn("ok", user)
 

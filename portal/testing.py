@@ -1,0 +1,107 @@
+"""Helpers for tests, the browser test and the load benchmark: a portal wired to a database in a
+directory of its own, with one account per role, and form helpers (CSRF token, sign-in)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from portal.accounts import Accounts
+from portal.services import PortalService
+from portal.settings import Settings
+
+PASSWORD = "correct horse battery staple"  # noqa: S105 - test accounts only
+COUNCIL_A = "E06000001"  # Hartlepool
+COUNCIL_B = "E06000002"  # Middlesbrough
+USERS = {
+    "council_a": ("officer@hartlepool.example.gov.uk", "council", COUNCIL_A),
+    "council_b": ("officer@middlesbrough.example.gov.uk", "council", COUNCIL_B),
+    "analyst": ("analyst@dfe.example.gov.uk", "analyst", None),
+    "admin": ("admin@dfe.example.gov.uk", "admin", None),
+}
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@dataclass
+class Rig:
+    app: FastAPI
+    engine: Engine
+    accounts: Accounts
+    settings: Settings
+    service: PortalService
+    emails: dict[str, str] = field(default_factory=dict)
+
+
+def build_rig(
+    data_dir: Path,
+    *,
+    service: PortalService | None = None,
+    database_url: str | None = None,
+    users: dict[str, tuple[str, str, str | None]] | None = None,
+    **settings: Any,
+) -> Rig:
+    """A portal app over `database_url` (default: SQLite in `data_dir`), migrated and seeded.
+
+    With `service` (e.g. `FakeService`) only the portal's own tables are created; otherwise the
+    real store is used (`StoreService`). `settings` override `Settings` fields.
+    """
+    from portal.app import create_app
+    from transforms.store.engine import get_engine
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    engine = get_engine(database_url or f"sqlite:///{data_dir / 'lscb.sqlite'}")
+    defaults: dict[str, Any] = {
+        "secret_key": "test-secret-key-not-for-production",
+        "upload_dir": data_dir / "uploads",
+        "work_dir": data_dir / "portal",
+        "compile_dir": data_dir / "compile",
+    }
+    defaults.update(settings)
+    config = Settings(**defaults)
+    if service is None:
+        from portal.store_service import StoreService, ensure_database
+
+        ensure_database(engine)
+        service = StoreService(engine, config.upload_dir)
+    else:
+        from portal.db import create_tables
+
+        create_tables(engine)
+    from argon2 import PasswordHasher
+
+    accounts = Accounts(
+        engine,
+        hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1),  # fast; production uses the defaults
+        idle_timeout=config.idle_timeout,
+        absolute_timeout=config.absolute_timeout,
+        max_failures=config.max_failures,
+        lockout=config.lockout,
+    )
+    emails = {}
+    for key, (email, role, council) in (users if users is not None else USERS).items():
+        if accounts.get_by_email(email) is None:
+            accounts.add_user(email, role, PASSWORD, council)
+        emails[key] = email
+    return Rig(create_app(service, accounts, config), engine, accounts, config, service, emails)
+
+
+def csrf_token(html: str) -> str:
+    match = _CSRF.search(html)
+    if match is None:
+        raise AssertionError("no CSRF token on the page")
+    return match[1]
+
+
+def login(client: Any, email: str, password: str = PASSWORD, prefix: str = "") -> Any:
+    """Sign in through the form (GET for the token, POST); returns the POST's response."""
+    page = client.get(f"{prefix}/login")
+    return client.post(
+        f"{prefix}/login",
+        data={"email": email, "password": password, "csrf_token": csrf_token(page.text)},
+        follow_redirects=False,
+    )
