@@ -1,0 +1,372 @@
+"""Safe ingest, hostile and malformed files: each refused with the right id, one line, fast, small."""
+
+from __future__ import annotations
+
+import time
+import tracemalloc
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+from builders import children_rows, sample_about, sample_activity, sample_strategy, write_xlsx_return
+from hostile import (
+    RawMember,
+    deflate,
+    honest,
+    ole2_file,
+    png_file,
+    rewrite_zip,
+    with_doctype,
+    worksheet_part,
+    write_raw_zip,
+    zip_bomb_declared,
+    zip_bomb_lying,
+    zip_bomb_ratio,
+)
+
+from schemas.standard import load_standard
+from transforms.ingest import Refused, read_return
+
+STANDARD = load_standard("1.0")
+MAX_SECONDS = 5
+MAX_PYTHON_MEMORY = 64 * 1_048_576
+
+
+def refusal(path: Path, display_name: str | None = None) -> Refused:
+    """Read `path`, expecting a refusal in bounded time and (Python-allocated) memory."""
+    tracemalloc.start()
+    started = time.perf_counter()
+    try:
+        read_return(path, display_name)
+    except Refused as error:
+        refused = error
+    else:
+        raise AssertionError(f"{path.name} was not refused")
+    finally:
+        elapsed = time.perf_counter() - started
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    assert elapsed < MAX_SECONDS, f"took {elapsed:.1f} s"
+    assert peak < MAX_PYTHON_MEMORY, f"peak {peak / 1_048_576:.0f} MB"
+    message = str(refused)
+    assert message and "\n" not in message and "Traceback" not in message
+    assert refused.source_name == (display_name or path.name)
+    assert refused.reason.startswith(f"{refused.source_name}: ")
+    known = {r.id for r in STANDARD.refusals}
+    assert refused.refusal in known
+    assert "{" not in message, message  # every placeholder filled in
+    return refused
+
+
+@pytest.fixture
+def good(tmp_path: Path) -> Path:
+    return write_xlsx_return(
+        tmp_path / "good.xlsx", sample_about(), sample_strategy(), sample_activity(), children_rows(5)
+    )
+
+
+# ---- not a return at all ----
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.xlsx"
+    path.write_bytes(b"")
+    assert refusal(path).refusal == "REF-EMPTY"
+
+
+def test_png_renamed_xlsx(tmp_path: Path) -> None:
+    assert refusal(png_file(tmp_path / "photo.xlsx")).refusal == "REF-FORMAT"
+
+
+def test_plain_text_renamed_xlsx(tmp_path: Path) -> None:
+    path = tmp_path / "notes.xlsx"
+    path.write_text("field,value\nperiod,2025-Q1\n")
+    assert refusal(path).refusal == "REF-FORMAT"
+
+
+def test_password_protected_workbook(tmp_path: Path) -> None:
+    path = ole2_file(tmp_path / "locked.xlsx", ["EncryptionInfo", "EncryptedPackage"])
+    error = refusal(path)
+    assert error.refusal == "REF-ENCRYPTED"
+    assert "password" in str(error)
+
+
+def test_old_binary_xls(tmp_path: Path) -> None:
+    assert refusal(ole2_file(tmp_path / "old.xls", ["Workbook", "SummaryInformation"])).refusal == "REF-FORMAT"
+
+
+def test_zip_that_is_neither_workbook_nor_bundle(tmp_path: Path) -> None:
+    path = write_raw_zip(tmp_path / "report.docx", [honest("word/document.xml", b"<document/>")])
+    assert refusal(path).refusal == "REF-FORMAT"
+
+
+def test_file_over_the_upload_limit_is_refused_before_reading(tmp_path: Path) -> None:
+    path = tmp_path / "huge.xlsx"
+    with path.open("wb") as handle:  # sparse: large on disk, no bytes written
+        handle.truncate(STANDARD.limits.max_upload_bytes + 1)
+    error = refusal(path)
+    assert error.refusal == "REF-TOO-LARGE"
+    assert "The file" in str(error)
+
+
+# ---- zip bombs ----
+
+
+def test_zip_bomb_by_declared_size(tmp_path: Path) -> None:
+    path = zip_bomb_declared(tmp_path / "bomb.xlsx")
+    assert path.stat().st_size < 1000
+    error = refusal(path)
+    assert error.refusal == "REF-ZIP-BOMB"
+
+
+def test_zip_bomb_by_compression_ratio(tmp_path: Path) -> None:
+    path = zip_bomb_ratio(tmp_path / "bomb.zip")
+    error = refusal(path)
+    assert error.refusal == "REF-ZIP-BOMB"
+    assert "expands" in str(error)
+
+
+def test_zip_bomb_whose_declared_size_lies(tmp_path: Path) -> None:
+    path = zip_bomb_lying(tmp_path / "liar.xlsx", real_size=64 * 1_048_576)
+    error = refusal(path)
+    assert error.refusal == "REF-ZIP-BOMB"
+    assert "declares" in str(error)
+
+
+def test_too_many_zip_members(tmp_path: Path) -> None:
+    members = [honest(f"xl/media/image{i}.bin", b"x") for i in range(1500)]
+    path = write_raw_zip(tmp_path / "many.xlsx", [honest("[Content_Types].xml", b"<Types/>"), *members])
+    assert refusal(path).refusal == "REF-ZIP-BOMB"
+
+
+@pytest.mark.parametrize("name", ["../../etc/passwd", "/etc/passwd", "xl/../../evil.xml", "C:/evil.xml"])
+def test_zip_member_paths_that_escape(tmp_path: Path, name: str) -> None:
+    path = write_raw_zip(tmp_path / "escape.zip", [honest("about.csv", b"field,value\n"), honest(name, b"x")])
+    assert refusal(path).refusal == "REF-CORRUPT"
+
+
+def test_truncated_zip(tmp_path: Path, good: Path) -> None:
+    path = tmp_path / "cut.xlsx"
+    path.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    assert refusal(path).refusal == "REF-CORRUPT"
+
+
+def test_member_with_a_wrong_crc(tmp_path: Path) -> None:
+    data = b"field,value\nperiod,2025-Q1\n"
+    members = [RawMember(name, deflate(data), len(data), 12345) for name in ("about.csv", "children.csv")]
+    members += [honest(name, data) for name in ("strategy.csv", "activity.csv")]
+    assert refusal(write_raw_zip(tmp_path / "crc.zip", members)).refusal == "REF-CORRUPT"
+
+
+# ---- what an xlsx may not hold ----
+
+
+def test_entity_bomb_in_a_worksheet(tmp_path: Path, good: Path) -> None:
+    part = worksheet_part(good, "Children")
+    path = rewrite_zip(good, tmp_path / "lol.xlsx", change={part: with_doctype})
+    error = refusal(path)
+    assert error.refusal == "REF-XML"
+    assert "Children" in str(error)
+
+
+def test_entity_bomb_in_shared_strings(tmp_path: Path, good: Path) -> None:
+    strings = b'<?xml version="1.0"?><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"/>'
+    path = rewrite_zip(good, tmp_path / "lol.xlsx", add={"xl/sharedStrings.xml": with_doctype(strings)})
+    error = refusal(path)
+    assert error.refusal == "REF-XML"
+    assert "sharedStrings" in str(error)
+
+
+def test_entity_declaration_in_utf16(tmp_path: Path, good: Path) -> None:
+    strings = '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE x [<!ENTITY a "b">]><sst/>'.encode("utf-16")
+    path = rewrite_zip(good, tmp_path / "lol16.xlsx", add={"xl/sharedStrings.xml": strings})
+    assert refusal(path).refusal == "REF-XML"
+
+
+def test_doctype_in_the_workbook_part(tmp_path: Path, good: Path) -> None:
+    path = rewrite_zip(good, tmp_path / "lol.xlsx", change={"xl/workbook.xml": with_doctype})
+    assert refusal(path).refusal == "REF-XML"
+
+
+def test_vba_project_is_refused(tmp_path: Path, good: Path) -> None:
+    path = rewrite_zip(good, tmp_path / "macro.xlsx", add={"xl/vbaProject.bin": b"\xd0\xcf\x11\xe0 not really"})
+    error = refusal(path)
+    assert error.refusal == "REF-MACRO"
+
+
+def test_xlsm_content_type_is_refused(tmp_path: Path, good: Path) -> None:
+    def macro_enabled(content_types: bytes) -> bytes:
+        return content_types.replace(
+            b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+            b"application/vnd.ms-excel.sheet.macroEnabled.main+xml",
+        )
+
+    path = rewrite_zip(good, tmp_path / "book.xlsm", change={"[Content_Types].xml": macro_enabled})
+    assert b"macroEnabled" in zipfile.ZipFile(path).read("[Content_Types].xml")
+    assert refusal(path).refusal == "REF-MACRO"
+
+
+def test_macro_sheet_is_refused(tmp_path: Path, good: Path) -> None:
+    path = rewrite_zip(good, tmp_path / "xlm.xlsx", add={"xl/macrosheets/sheet1.xml": b"<xm:macrosheet/>"})
+    assert refusal(path).refusal == "REF-MACRO"
+
+
+def test_external_links_are_refused(tmp_path: Path, good: Path) -> None:
+    link = b'<externalLink xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"/>'
+    path = rewrite_zip(good, tmp_path / "linked.xlsx", add={"xl/externalLinks/externalLink1.xml": link})
+    error = refusal(path)
+    assert error.refusal == "REF-EXTERNAL-LINK"
+    assert "externalLink1.xml" in str(error)
+
+
+def test_formula_is_refused_naming_its_cell(tmp_path: Path) -> None:
+    children = children_rows(4)
+    children[2]["missing_episodes"] = "=1+1"  # openpyxl writes a formula; third child = row 4, column K
+    path = write_xlsx_return(tmp_path / "f.xlsx", sample_about(), sample_strategy(), sample_activity(), children)
+    error = refusal(path)
+    assert error.refusal == "REF-FORMULA"
+    assert "Children!K4" in str(error)
+
+
+def test_formula_on_a_keyvalue_sheet(tmp_path: Path) -> None:
+    activity = sample_activity(charges="=SUM(1,2)")
+    path = write_xlsx_return(tmp_path / "f.xlsx", sample_about(), sample_strategy(), activity, [])
+    row = list(activity).index("charges") + 2
+    assert f"Activity!B{row}" in str(refusal(path))
+
+
+def test_formula_with_a_namespace_prefix_and_no_cell_reference(tmp_path: Path, good: Path) -> None:
+    part = worksheet_part(good, "Strategy")
+
+    def prefixed(xml: bytes) -> bytes:
+        main = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+        row = b'<row r="40"><c/><c xmlns:x="' + main + b'"><x:f>1+1</x:f><v>2</v></c></row>'
+        return xml.replace(b"</sheetData>", row + b"</sheetData>")
+
+    path = rewrite_zip(good, tmp_path / "f.xlsx", change={part: prefixed})
+    error = refusal(path)
+    assert error.refusal == "REF-FORMULA"
+    assert "Strategy!B40" in str(error)
+
+
+def test_data_validation_formulas_are_not_cell_formulas(tmp_path: Path, good: Path) -> None:
+    workbook = openpyxl.load_workbook(good)
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    validation = DataValidation(type="list", formula1='"F,M,U"')
+    workbook["Children"].add_data_validation(validation)
+    validation.add("F2:F100")
+    workbook.save(good)
+    assert b"<formula1>" in zipfile.ZipFile(good).read(worksheet_part(good, "Children"))
+    assert len(read_return(good).table("Children").frame) == 5
+
+
+def test_sheet_claiming_two_billion_rows_in_its_dimension(tmp_path: Path, good: Path) -> None:
+    part = worksheet_part(good, "Children")
+
+    def claim(xml: bytes) -> bytes:
+        if b"<dimension " in xml:
+            start = xml.index(b"<dimension ")
+            return xml[:start] + b'<dimension ref="A1:Z2000000000"' + xml[xml.index(b"/>", start) :]
+        at = xml.index(b"<sheetData")  # openpyxl's write-only mode writes no dimension
+        return xml[:at] + b'<dimension ref="A1:Z2000000000"/>' + xml[at:]
+
+    error = refusal(rewrite_zip(good, tmp_path / "tall.xlsx", change={part: claim}))
+    assert error.refusal == "REF-TOO-LARGE"
+    assert "2,000,000,000" in str(error)
+
+
+def test_sheet_with_a_row_numbered_two_billion(tmp_path: Path, good: Path) -> None:
+    part = worksheet_part(good, "Children")
+
+    def far_row(xml: bytes) -> bytes:
+        row = b'<row r="2000000000"><c r="A2000000000" t="inlineStr"><is><t>x</t></is></c></row>'
+        return xml.replace(b"</sheetData>", row + b"</sheetData>")
+
+    error = refusal(rewrite_zip(good, tmp_path / "tall.xlsx", change={part: far_row}))
+    assert error.refusal == "REF-TOO-LARGE"
+    assert "Children" in str(error)
+
+
+def test_cell_far_below_its_row_is_caught(tmp_path: Path, good: Path) -> None:
+    part = worksheet_part(good, "About")
+
+    def far_cell(xml: bytes) -> bytes:
+        return xml.replace(b"</sheetData>", b'<row r="30"><c r="B900000"><v>1</v></c></row></sheetData>')
+
+    error = refusal(rewrite_zip(good, tmp_path / "far.xlsx", change={part: far_cell}))
+    assert error.refusal == "REF-TOO-LARGE"
+    assert "About" in str(error)
+
+
+def test_too_many_rows_on_a_keyvalue_sheet(tmp_path: Path) -> None:
+    activity = {f"note_{i}": i for i in range(STANDARD.limits.max_keyvalue_rows + 5)}
+    path = write_xlsx_return(tmp_path / "long.xlsx", sample_about(), sample_strategy(), activity, [])
+    error = refusal(path)
+    assert error.refusal == "REF-TOO-LARGE"
+    assert "Activity" in str(error)
+
+
+def test_too_many_columns(tmp_path: Path) -> None:
+    header = [f"extra_{i}" for i in range(STANDARD.limits.max_columns + 1)]
+    path = write_xlsx_return(
+        tmp_path / "wide.xlsx", sample_about(), sample_strategy(), sample_activity(), [{}], children_header=header
+    )
+    error = refusal(path)
+    assert error.refusal == "REF-TOO-LARGE"
+    assert "column" in str(error)
+
+
+def test_cells_without_references_still_count_columns(tmp_path: Path, good: Path) -> None:
+    part = worksheet_part(good, "Children")
+    cells = b"<c><v>1</v></c>" * (STANDARD.limits.max_columns + 1)
+
+    def wide(xml: bytes) -> bytes:
+        return xml.replace(b"</sheetData>", b"<row>" + cells + b"</row></sheetData>")
+
+    assert refusal(rewrite_zip(good, tmp_path / "wide.xlsx", change={part: wide})).refusal == "REF-TOO-LARGE"
+
+
+# ---- sheets ----
+
+
+def test_missing_sheet_is_named(tmp_path: Path) -> None:
+    path = write_xlsx_return(
+        tmp_path / "r.xlsx", sample_about(), sample_strategy(), sample_activity(), [], omit_sheets=["Strategy"]
+    )
+    error = refusal(path)
+    assert error.refusal == "REF-SHEETS"
+    assert "no Strategy sheet" in str(error)
+
+
+def test_extra_sheet_is_named(tmp_path: Path) -> None:
+    path = write_xlsx_return(
+        tmp_path / "r.xlsx", sample_about(), sample_strategy(), sample_activity(), [], extra_sheets=["Notes"]
+    )
+    error = refusal(path)
+    assert error.refusal == "REF-SHEETS"
+    assert "'Notes'" in str(error)
+
+
+def test_renamed_sheet_is_both_missing_and_extra(tmp_path: Path) -> None:
+    path = write_xlsx_return(
+        tmp_path / "r.xlsx",
+        sample_about(),
+        sample_strategy(),
+        sample_activity(),
+        [],
+        sheet_titles={"Children": "Sheet1"},
+    )
+    message = str(refusal(path))
+    assert "no Children sheet" in message and "'Sheet1'" in message
+
+
+def test_refusals_never_echo_identifier_values(tmp_path: Path) -> None:
+    children = children_rows(2)
+    children[0]["upn"] = "A123456789012"
+    children[0]["nhs_number"] = "=9434765919"  # a formula in an identifier cell
+    path = write_xlsx_return(tmp_path / "r.xlsx", sample_about(), sample_strategy(), sample_activity(), children)
+    error = refusal(path)
+    assert error.refusal == "REF-FORMULA"
+    assert "9434765919" not in str(error) and "A123456789012" not in str(error)
