@@ -1,0 +1,245 @@
+"""Typing: raw cell values (as ingest read them) -> text as given, typed values and validity.
+
+Column at a time, with pandas string and datetime operations; per-cell Python only for columns
+that mix kinds of value (a number among text, say), which real files rarely do.
+
+For every field of a sheet three aligned frames come out:
+- `given`: the value as the council wrote it, trimmed, as text (None when blank). Whole floats
+  from Excel become integers' text (12345.0 -> "12345"), dates become ISO text, identifiers are
+  normalised (spaces removed, upper case). This is what messages quote and what the GX suite
+  checks code lists, lengths and formats against.
+- `typed`: the value typed per the standard when it is valid, else None/NaN/NaT: dates as
+  datetime64, counts as float (NaN for blank or invalid), everything else as text.
+- `valid`: the value is present and of its type (for codes, in the code list; for GSS codes, in
+  the register). Rules over several fields use it to stay quiet when an input is wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from schemas.standard import Field, Sheet, Standard
+
+EMAIL = r"[^@\s]+@[^@\s]+\.[^@\s]+"
+WHOLE_NUMBER = r"-?\d+"
+LA_NUMBER = r"\d{3}"
+PERIOD = r"\d{4}-Q[1-4]"
+UPN_FORMAT = r"[ABCDEFGHJKLMNPQRTUVWXYZ]\d{11}[0-9ABCDEFGHJKLMNPQRTUVWXYZ]"
+NHS_FORMAT = r"\d{10}"
+ISO_DATE = r"\d{4}-\d{2}-\d{2}"
+UK_DATE = r"\d{1,2}/\d{1,2}/\d{4}"
+
+# Format of a value of each type, as a regular expression over the given text (None: no
+# format check beyond typing). The GX suite uses the same table.
+TYPE_FORMATS: dict[str, str] = {
+    "email": EMAIL,
+    "integer": WHOLE_NUMBER,
+    "la_number": LA_NUMBER,
+    "period": PERIOD,
+    "upn": UPN_FORMAT,
+    "nhs_number": NHS_FORMAT,
+}
+
+
+def cell_text(value: Any) -> str | None:
+    """One raw value as trimmed text (None when blank); the slow path for mixed columns."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        return text or None
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float | np.floating):
+        if np.isnan(value):
+            return None
+        return str(int(value)) if float(value).is_integer() else repr(float(value))
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat() if not pd.isna(value) else None
+    text = str(value).strip()
+    return text or None
+
+
+def _as_object(series: pd.Series) -> pd.Series:
+    out = series.astype(object)
+    return out.where(out.notna(), None)
+
+
+def given_text(raw: pd.Series) -> pd.Series:
+    """Trimmed text for a column of raw values (object dtype, None for blanks)."""
+    kind = pd.api.types.infer_dtype(raw, skipna=True)
+    if kind == "empty":
+        return pd.Series([None] * len(raw), index=raw.index, dtype=object)
+    if kind == "string":
+        text = raw.astype(object).str.strip()
+        return _as_object(text.where(text != "", None))
+    if kind == "integer":
+        return _as_object(raw.astype(object).map(str, na_action="ignore"))
+    if kind == "floating":
+        numbers = pd.to_numeric(raw, errors="coerce").astype(float)
+        whole = numbers.notna() & (numbers % 1 == 0) & (numbers.abs() < 2**53)
+        out = pd.Series([None] * len(raw), index=raw.index, dtype=object)
+        out[whole] = numbers[whole].astype("int64").astype(str).astype(object)
+        other = numbers.notna() & ~whole
+        if other.any():
+            out[other] = numbers[other].map(repr).astype(object)
+        return out
+    if kind in ("date", "datetime"):
+        stamps = pd.to_datetime(raw, errors="coerce")
+        return _as_object(stamps.dt.strftime("%Y-%m-%d"))
+    return pd.Series([cell_text(v) for v in raw], index=raw.index, dtype=object)
+
+
+def normalise_identifiers(given: pd.Series) -> pd.Series:
+    """UPN / NHS number: spaces removed, upper case (the form the standard pseudonymises)."""
+    text = given.str.replace(r"\s+", "", regex=True).str.upper()
+    return _as_object(text.where(text != "", None))
+
+
+def parse_dates(given: pd.Series) -> pd.Series:
+    """ISO YYYY-MM-DD or DD/MM/YYYY text -> datetime64 (NaT for blanks and anything else)."""
+    text = given.astype(object)
+    out = pd.Series(pd.NaT, index=given.index, dtype="datetime64[us]")
+    present = text.notna()
+    if not present.any():
+        return out
+    iso = present & text.where(present, "").str.fullmatch(ISO_DATE).astype(bool)
+    uk = present & text.where(present, "").str.fullmatch(UK_DATE).astype(bool)
+    if iso.any():
+        out[iso] = pd.to_datetime(text[iso], format="%Y-%m-%d", errors="coerce").astype("datetime64[us]")
+    if uk.any():
+        out[uk] = pd.to_datetime(text[uk], format="%d/%m/%Y", errors="coerce").astype("datetime64[us]")
+    return out
+
+
+def _matches(given: pd.Series, pattern: str) -> pd.Series:
+    present = given.notna()
+    return present & given.where(present, "").astype(object).str.fullmatch(pattern).astype(bool)
+
+
+@dataclass
+class SheetValues:
+    """One sheet's values: given text, typed values and validity, one column per schema field."""
+
+    spec: Sheet
+    given: pd.DataFrame
+    typed: pd.DataFrame
+    valid: pd.DataFrame
+    numbers: dict[str, pd.Series]  # integer fields: any whole number (negatives too), NaN otherwise
+    present: frozenset[str]  # fields the file has (a column, or a row in column A)
+    locate: Callable[[str, Any], tuple[str | None, int | None]]  # (field, index) -> ("Sheet!B4", 4)
+    date_failures: dict[str, pd.Series] = field(default_factory=dict)  # non-blank dates not read
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def keyvalue(self) -> bool:
+        return self.spec.layout == "keyvalue"
+
+    def blank(self, name: str) -> pd.Series:
+        return self.given[name].isna()
+
+
+def type_sheet(  # noqa: PLR0917
+    standard: Standard,
+    spec: Sheet,
+    raw: pd.DataFrame,
+    present: frozenset[str],
+    locate: Callable[[str, Any], tuple[str | None, int | None]],
+    gss_codes: frozenset[str],
+) -> SheetValues:
+    """Type every schema field of a sheet; `raw` holds the fields present (others are blank)."""
+    index = raw.index
+    given: dict[str, pd.Series] = {}
+    typed: dict[str, pd.Series] = {}
+    valid: dict[str, pd.Series] = {}
+    numbers: dict[str, pd.Series] = {}
+    date_failures: dict[str, pd.Series] = {}
+    for f in spec.fields:
+        if f.name in raw.columns:
+            text = given_text(raw[f.name])
+        else:
+            text = pd.Series([None] * len(index), index=index, dtype=object)
+        if f.type in ("upn", "nhs_number"):
+            text = normalise_identifiers(text)
+        given[f.name] = text
+        present_mask = text.notna()
+        ok, value = _type_field(standard, f, text, present_mask, gss_codes, numbers)
+        if f.type == "date":
+            date_failures[f.name] = present_mask & ~ok
+        valid[f.name] = ok
+        typed[f.name] = value
+    return SheetValues(
+        spec=spec,
+        given=pd.DataFrame(given, index=index, dtype=object),
+        typed=pd.DataFrame(typed, index=index),
+        valid=pd.DataFrame(valid, index=index, dtype=bool),
+        numbers=numbers,
+        present=present,
+        locate=locate,
+        date_failures=date_failures,
+    )
+
+
+def _type_field(  # noqa: PLR0917
+    standard: Standard,
+    f: Field,
+    text: pd.Series,
+    present: pd.Series,
+    gss_codes: frozenset[str],
+    numbers: dict[str, pd.Series],
+) -> tuple[pd.Series, pd.Series]:
+    if f.type == "date":
+        stamps = parse_dates(text)
+        return stamps.notna(), stamps
+    if f.type == "integer":
+        whole = _matches(text, WHOLE_NUMBER)
+        number = pd.to_numeric(text.where(whole, None), errors="coerce").astype(float)
+        numbers[f.name] = number
+        ok = whole & (number >= (f.minimum if f.minimum is not None else -np.inf))
+        return ok, number.where(ok)
+    if f.type == "code":
+        ok = present & text.isin(standard.codes(f))
+    elif f.type == "gss_code":
+        ok = present & text.isin(gss_codes)
+    elif f.type in TYPE_FORMATS:
+        ok = _matches(text, TYPE_FORMATS[f.type])
+    else:  # text
+        ok = present.copy()
+    return ok.astype(bool), _as_object(text.where(ok, None))
+
+
+def typed_object(series: pd.Series, f: Field) -> pd.Series:
+    """A typed column as Python objects: date, int, str or None (what storage consumes)."""
+    if f.type == "date":
+        values = [v.date() if not pd.isna(v) else None for v in series]
+    elif f.type == "integer":
+        values = [int(v) if not pd.isna(v) else None for v in series]
+    else:
+        values = [None if v is None or (isinstance(v, float) and np.isnan(v)) else v for v in series]
+    return pd.Series(values, index=series.index, dtype=object)
+
+
+def typed_scalar(value: Any, f: Field) -> object:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if f.type == "date":
+        return pd.Timestamp(value).date()
+    if f.type == "integer":
+        return int(value)
+    return value
+
