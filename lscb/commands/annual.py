@@ -1,0 +1,58 @@
+"""`lscb annual`: the annual publication for a financial year (disclosure-controlled)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from lscb.cli import UserError
+from schemas.calendar import format_financial_year, parse_financial_year
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "annual",
+        help="build the annual publication: accessible HTML, PDF, XLSX and CSVs, disclosure-controlled",
+        description="Build the annual report for a financial year from every council's current returns: "
+        "HTML with charts and accessible tables, a PDF of it, an XLSX of every table and tidy CSVs, "
+        "under disclosure control (c = 1 to 5 and secondary suppression, totals rounded to 10). The "
+        "exact tables are written under DIR/analyst/ for internal use only.",
+    )
+    parser.add_argument("--year", required=True, metavar="YYYY-YY", help="financial year, e.g. 2025-26")
+    parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="directory to write into")
+    parser.add_argument(
+        "--population", type=Path, metavar="CSV", help="council_code, year, population_0_17 (for rates per 10,000)"
+    )
+    parser.add_argument("--database-url", metavar="URL", help="default: LSCB_DATABASE_URL or the data directory")
+    parser.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from reports.annual import build_annual
+
+    try:
+        year = format_financial_year(parse_financial_year(args.year))
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    if args.population is not None and not args.population.is_file():
+        raise UserError(f"population file {args.population} not found")
+    try:
+        outcome = build_annual(year, args.out, database_url=args.database_url, population_csv=args.population)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    except Exception as error:
+        if type(error).__name__ in ("OperationalError", "ProgrammingError", "StoreNotReady"):
+            raise UserError(f"cannot read the database: {str(error).splitlines()[0]}") from None
+        raise
+    if args.json:
+        print(json.dumps(outcome.to_json(), indent=2))
+    else:
+        print(
+            f"{outcome.year}: {outcome.received_returns} of {outcome.expected_returns} returns accepted; "
+            f"{outcome.suppressed_cells} cells suppressed"
+        )
+        for name, path in outcome.paths.items():
+            print(f"  {name}: {path}")
+    return 0
