@@ -123,37 +123,37 @@ class StoreService:
     def findings(self, submission_id: int) -> list[FindingView]:
         from transforms.store.models import Explanation, FindingRecord
 
+        f = FindingRecord
         with self.engine.connect() as connection:
             rows = connection.execute(
-                select(FindingRecord, Explanation.text, Explanation.explained_by)
+                select(f.rule, f.severity, f.sheet, f.cell, f.field, f.local_child_id, f.message, f.row,
+                       Explanation.text, Explanation.explained_by)
                 .outerjoin(
                     Explanation,
                     and_(
-                        Explanation.submission_id == FindingRecord.submission_id,
-                        Explanation.rule == FindingRecord.rule,
-                        (Explanation.row == FindingRecord.row)
-                        | (Explanation.row.is_(None) & FindingRecord.row.is_(None)),
+                        Explanation.submission_id == f.submission_id,
+                        Explanation.rule == f.rule,
+                        (Explanation.row == f.row) | (Explanation.row.is_(None) & f.row.is_(None)),
                     ),
                 )
-                .where(FindingRecord.submission_id == submission_id)
-                .order_by(FindingRecord.id)
+                .where(f.submission_id == submission_id)
+                .order_by(f.id)
             ).all()
-        views = []
-        for record, text, explained_by in rows:
-            views.append(
-                FindingView(
-                    rule=record.rule,
-                    severity=record.severity,
-                    sheet=record.sheet,
-                    cell=record.cell,
-                    field=record.field,
-                    local_child_id=record.local_child_id,
-                    message=record.message,
-                    row=record.row,
-                    explanation=text,
-                    explained_by=explained_by,
-                )
+        views = [
+            FindingView(
+                rule=r.rule,
+                severity=r.severity,
+                sheet=r.sheet,
+                cell=r.cell,
+                field=r.field,
+                local_child_id=r.local_child_id,
+                message=r.message,
+                row=r.row,
+                explanation=r.text,
+                explained_by=r.explained_by,
             )
+            for r in rows
+        ]
         return views
 
     def explain(  # noqa: PLR0917

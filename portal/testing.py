@@ -105,3 +105,100 @@ def login(client: Any, email: str, password: str = PASSWORD, prefix: str = "") -
         data={"email": email, "password": password, "csrf_token": csrf_token(page.text)},
         follow_redirects=False,
     )
+
+
+# ---- a real server on a loopback port (browser test, load benchmark) ------------------------
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def prepare_database(data_dir: Path, users: dict[str, tuple[str, str, str | None]] | None = None) -> dict[str, str]:
+    """Migrate and seed `<data_dir>/lscb.sqlite` and add the accounts; returns role key -> email."""
+    from argon2 import PasswordHasher
+
+    from portal.store_service import ensure_database
+    from transforms.store.engine import get_engine
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    engine = get_engine(f"sqlite:///{data_dir / 'lscb.sqlite'}")
+    ensure_database(engine)
+    accounts = Accounts(engine, hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    emails = {}
+    for key, (email, role, council) in (users if users is not None else USERS).items():
+        if accounts.get_by_email(email) is None:
+            accounts.add_user(email, role, PASSWORD, council)
+        emails[key] = email
+    engine.dispose()
+    return emails
+
+
+def server_env(data_dir: Path) -> dict[str, str]:
+    import os
+
+    env = dict(os.environ)
+    env.update(
+        {
+            "LSCB_DATA_DIR": str(data_dir),
+            "LSCB_DATABASE_URL": f"sqlite:///{data_dir / 'lscb.sqlite'}",
+            "LSCB_DEMO": "1",
+            "LSCB_PORTAL_SECRET": "test-secret-key-not-for-production",
+            "LSCB_COMPILE_DIR": str(data_dir / "compile"),
+        }
+    )
+    return env
+
+
+class Server:
+    """`uvicorn portal.app:app` in a child process on 127.0.0.1:<free port>; a context manager."""
+
+    def __init__(self, data_dir: Path, *, workers: int = 1, log: Path | None = None) -> None:
+        self.data_dir = data_dir
+        self.workers = workers
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log or data_dir / "portal-server.log"
+        self.process: Any = None
+
+    def __enter__(self) -> Server:
+        import subprocess
+        import sys
+        import time
+        import urllib.request
+
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        handle = self.log.open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "portal.app:app", "--host", "127.0.0.1", "--port", str(self.port),
+             "--workers", str(self.workers), "--no-server-header", "--log-level", "warning"],
+            env=server_env(self.data_dir),
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            cwd=str(Path(__file__).resolve().parent.parent),
+        )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the portal server exited: {self.log.read_text(errors='replace')[-2000:]}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:  # noqa: S310 - loopback
+                    if response.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.3)
+        self.__exit__()
+        raise RuntimeError("the portal server did not start within 120 s")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except Exception:  # noqa: BLE001 - still running: kill it
+                self.process.kill()
+                self.process.wait(timeout=10)
