@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import time
+import zipfile
 from datetime import date, datetime
 from pathlib import Path
 
@@ -288,3 +290,18 @@ def test_two_thousand_children_read_quickly(tmp_path: Path) -> None:
     assert len(table.frame) == 2_000
     assert table.frame.index[-1] == 2_001
     assert elapsed < 5, f"{elapsed:.2f} s"
+
+
+def test_unusually_written_sheet_is_scanned_carefully_and_read_the_same(tmp_path: Path) -> None:
+    from hostile import rewrite_zip, worksheet_part
+
+    path = _write(tmp_path / "r.xlsx")
+    part = worksheet_part(path, "Children")
+
+    def unusual(xml: bytes) -> bytes:  # legal XML the fast scan hands to the careful one
+        xml = re.sub(rb'<row r="(\d+)"', rb"<row\tr='\1'", xml)
+        return xml.replace(b'<c r="', b'<c  r = "')
+
+    odd = rewrite_zip(path, tmp_path / "odd.xlsx", change={part: unusual})
+    assert b"<c  r = " in zipfile.ZipFile(odd).read(part)
+    pd.testing.assert_frame_equal(read_return(odd).table("Children").frame, read_return(path).table("Children").frame)

@@ -112,22 +112,22 @@ def build_table(spec: SheetSpec, header: Sequence[object], body: Iterable[Row]) 
             columns[canonical] = letter
             wanted[index] = canonical
 
-    rows: list[int] = []
-    values: dict[int, list[object]] = {index: [] for index in wanted}
-    unnamed_used: set[int] = set()
-    for row, cells in body:
-        cleaned = [clean(cell) for cell in cells]
-        if all(cell is None for cell in cleaned):
-            continue
-        rows.append(row)
-        width = len(cleaned)
-        for index, column in values.items():
-            column.append(cleaned[index] if index < width else None)
-        for index in unnamed:
-            if index < width and cleaned[index] is not None:
-                unnamed_used.add(index)
-    for index in sorted(unnamed_used):
-        problems.append(HeaderProblem("unknown", "", Location(spec.name, 1, column_letter(index))))
+    # Column by column with comprehensions (no call per cell): a 10,000-row sheet is 260,000 cells.
+    records = list(body)
+    width = max([len(header), *(len(cells) for _, cells in records)])
+    grid = [list(cells) + [""] * (width - len(cells)) if len(cells) < width else cells for _, cells in records]
+    cleaned = [
+        [(value.strip() or None) if value.__class__ is str else value for value in column]  # noqa: E721
+        for column in zip(*grid, strict=True)
+    ] if grid else [[] for _ in range(width)]
+    keep = [index for index, cells in enumerate(zip(*cleaned, strict=True)) if cells.count(None) != width]
+    if len(keep) != len(records):
+        cleaned = [[column[index] for index in keep] for column in cleaned]
+    rows = [records[index][0] for index in keep]
+    values = {index: cleaned[index] for index in wanted}
+    for index in unnamed:
+        if any(value is not None for value in cleaned[index]):
+            problems.append(HeaderProblem("unknown", "", Location(spec.name, 1, column_letter(index))))
 
     frame = pd.DataFrame(
         {wanted[index]: column for index, column in values.items()},

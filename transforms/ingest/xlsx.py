@@ -7,6 +7,7 @@ every part of which has been inflated and checked by us, so its reading is bound
 
 from __future__ import annotations
 
+import functools
 import io
 import posixpath
 import re
@@ -69,7 +70,7 @@ def check_package(archive: Archive, limits: Limits) -> list[WorkbookSheet]:
         if _WORKSHEET_PART.match(info.filename):
             sheet = by_part.get(lowered)
             label = sheet.name if sheet else info.filename
-            scan_worksheet(lambda info=info: archive.stream(info), _sheet_limits(label, limits), source)
+            scan_worksheet(functools.partial(archive.stream, info), _sheet_limits(label, limits), source)
         else:
             check_declarations(archive.stream(info), info.filename, source)
     return sheets
