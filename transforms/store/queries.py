@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, Select, and_, func, select
 from sqlalchemy.orm import Session
@@ -20,7 +20,9 @@ from transforms.store.models import (
     Submission,
     activity_facts,
 )
-from transforms.validate.model import PreviousReturn
+
+if TYPE_CHECKING:  # importing transforms.validate is slow (GX); only validation needs it at run time
+    from transforms.validate.model import PreviousReturn
 
 
 class StoreError(Exception):
@@ -235,6 +237,8 @@ def previous_return(connection: Connection, council_code: str, period: str) -> P
     facts = connection.execute(select(activity_facts).where(activity_facts.c.submission_id == row)).mappings().first()
     if facts is None:
         return None
+    from transforms.validate.model import PreviousReturn
+
     comparable = [f.name for f in load_standard().sheet("Activity").fields if f.comparable]
     activity = {name: int(facts[name]) for name in comparable if name in facts and facts[name] is not None}
     return PreviousReturn(period=previous, activity=activity)

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -59,7 +59,9 @@ from transforms.store.queries import (
     previous_return,
 )
 from transforms.store.seed import ensure_council, ensure_period
-from transforms.validate.model import PreviousReturn, ValidationResult
+
+if TYPE_CHECKING:  # importing transforms.validate is slow (GX); only validation needs it at run time
+    from transforms.validate.model import PreviousReturn, ValidationResult
 
 LONDON = ZoneInfo("Europe/London")
 CHILD_CHUNK = 1000

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import random
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -19,7 +19,9 @@ from schemas.identifiers import nhs_check_digit, upn_check_letter
 from schemas.register import load_register
 from schemas.standard import load_standard
 from transforms.findings import Finding
-from transforms.validate.model import TypedReturn, ValidationResult
+
+if TYPE_CHECKING:
+    from transforms.validate.model import ValidationResult
 
 
 def synthetic_upn(rng: random.Random, la_number: str) -> str:
@@ -49,6 +51,8 @@ def synthetic_result(
     """A validated return for `council_code` and `period` with `children` child rows (Excel rows
     2, 3, ...). `queries` adds CHD-23 query findings on the first rows; `errors` adds VAL-02
     error findings (making the return rejected). `variant` changes the checksum only."""
+    from transforms.validate.model import TypedReturn, ValidationResult
+
     register = load_register()
     council = register.get(council_code)
     p = Period.parse(period)
@@ -176,3 +180,39 @@ def raw_identifiers(result: ValidationResult) -> list[str]:
 def birth_dates(result: ValidationResult) -> list[date]:
     assert result.typed is not None
     return list(result.typed.children["date_of_birth"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m transforms.store.synthetic URL COUNCIL PERIOD [--children N] [--seed S]
+    [--start-at EPOCH]`: store one synthetic return (the fault and concurrency tests run this in
+    child processes; `--start-at` lines several processes up to start together)."""
+    import argparse
+    import json
+    import time
+
+    parser = argparse.ArgumentParser(prog="python -m transforms.store.synthetic")
+    parser.add_argument("url")
+    parser.add_argument("council")
+    parser.add_argument("period")
+    parser.add_argument("--children", type=int, default=20)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--queries", type=int, default=0)
+    parser.add_argument("--start-at", type=float, default=0.0)
+    parser.add_argument("--secret", default="synthetic test secret")
+    args = parser.parse_args(argv)
+
+    from transforms.store.submit import store_validated
+
+    result = synthetic_result(args.council, args.period, children=args.children, seed=args.seed, queries=args.queries)
+    delay = args.start_at - time.time()
+    if delay > 0:
+        time.sleep(delay)
+    outcome = store_validated(
+        result, args.council, submitted_by="synthetic", secret=args.secret.encode(), engine_or_url=args.url
+    )
+    print(json.dumps({"status": outcome.status, "version": outcome.version, "id": outcome.submission_id}))
+    return 0 if outcome.status in ("accepted", "duplicate") else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
