@@ -451,9 +451,7 @@ def _html_table(name: str, frame: pd.DataFrame) -> dict[str, Any]:
     """Header and rows for the template: the first column is the row header."""
     columns = [c for c in frame.columns if c not in HIDDEN]
     if name == "league_table":
-        columns = ["geographic_level", "region_name", "la_name"] + [
-            c for m in MEASURES for c in (m.name, f"{m.name}_band")
-        ]
+        columns = ["geographic_level", "region_name", "la_name"] + [m.name for m in MEASURES]
     rows = []
     for record in frame.to_dict("records"):
         label = (
@@ -464,7 +462,7 @@ def _html_table(name: str, frame: pd.DataFrame) -> dict[str, Any]:
         if name == "completeness":
             label = record["field"]
         cells = [
-            _cell_text(record.get(c))
+            _cell_text(record.get(c)) + (_band(record.get(f"{c}_band")) if name == "league_table" else "")
             for c in columns
             if c not in ("la_name", "field", "region_name", "geographic_level")
         ]
@@ -474,12 +472,14 @@ def _html_table(name: str, frame: pd.DataFrame) -> dict[str, Any]:
     return {"first": first, "headers": headers, "rows": rows}
 
 
+def _band(band: Any) -> str:
+    return f" ({band})" if isinstance(band, str) and band in ("A", "B", "C", "D") else ""
+
+
 def _header(column: str) -> str:
     for m in MEASURES:
         if column == m.name:
-            return m.label
-        if column == f"{m.name}_band":
-            return f"{m.label}: band"
+            return f"{m.label} (band)"
     return column.replace("_", " ").capitalize().replace("X1", "X1").replace("pct", "(%)")
 
 
