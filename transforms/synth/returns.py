@@ -161,7 +161,7 @@ def _strategy(world: CouncilWorld, period: Period, rng: random.Random) -> dict[s
 def _activity(rows: list[dict[str, Any]], period: Period, rng: random.Random) -> dict[str, int]:
     new = [r for r in rows if period.start <= r["identified_on"] <= period.end]
     referred_new = sum(1 for r in new if r["referred_to_police"] == "Y")
-    referrals = referred_new + rng.randint(0, 2)
+    referrals = referred_new + (rng.randint(0, 2) if rows else 0)
     offered = sum(1 for r in rows if r["missing_episodes"] > 0 and r["return_interview_offered"] == "Y")
     investigations = round(referrals * rng.uniform(0.3, 0.6))
     charges = round(investigations * rng.uniform(0.1, 0.4))
