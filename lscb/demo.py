@@ -207,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     make.add_argument("--staging", type=Path)
     report = sub.add_parser("report", help="print the headline counts for a period as JSON")
     report.add_argument("--period", required=True)
+    report.add_argument("--json", action="store_true", help="JSON instead of text")
     args = parser.parse_args(argv)
 
     from lscb.config import data_dir
@@ -223,7 +224,18 @@ def main(argv: list[str] | None = None) -> int:
             json.dumps({key: len(value) if isinstance(value, list) else value for key, value in asdict(files).items()})
         )
         return 0
-    print(json.dumps(headline(args.period)))
+    figures = headline(args.period)
+    if args.json:
+        print(json.dumps(figures))
+        return 0
+    print(
+        f"  councils expected {figures['expected_councils']}, with a stored return "
+        f"{figures['councils_with_a_return']}, without one {figures['no_return']}"
+    )
+    print(
+        f"  versions stored {figures['versions_stored']} (at most {figures['max_versions_per_council']} per "
+        f"council), by status {figures['by_status']}, late {figures['late_versions']}"
+    )
     return 0
 
 
