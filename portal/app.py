@@ -508,7 +508,8 @@ def create_app(
             if outcome.status != "refused" and outcome.submission_id is not None:
                 return redirect(request, f"/councils/{code}/submissions/{outcome.submission_id}",
                                 outcome=outcome.status)
-            error = outcome.message
+            # the reason names the council's file, never the name it is kept under
+            error = outcome.message.replace(final.name, received.filename)
             status_code = 422
         return page(request, "period.html", status_code, title="There is a problem", upload_error=error,
                     **period_context(request, found, code, parsed))
