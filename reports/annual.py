@@ -98,7 +98,8 @@ def annual_tables(
                 "signed_off": int(states.get("signed_off", 0)),
                 "received_with_errors": int(states.get("rejected", 0)),
                 "not_received": int(states.get("not_received", 0)),
-                "late": int(rows["late"].fillna(False).astype(bool).sum()),
+                # received after the deadline (a return never received is counted as not received)
+                "late": int((rows["late"].fillna(False).astype(bool) & (rows["state"] != "not_received")).sum()),
             }
         )
     returns = pd.DataFrame(returns_rows)

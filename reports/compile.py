@@ -306,7 +306,9 @@ def write_compile(tables: CompileTables, out_dir: Path, *, population_given: boo
         expected=len(tables.tracker),
         received=int(received),
         not_received=int(counts.get("not_received", 0)),
-        late=int(tables.tracker["late"].fillna(False).astype(bool).sum()),
+        late=int(
+            (tables.tracker["late"].fillna(False).astype(bool) & (tables.tracker["state"] != "not_received")).sum()
+        ),
         findings={rule: sum(f.rule == rule for f in in_period) for rule in RULES},
     )
 

@@ -297,7 +297,18 @@ def link(
     findings.update(_x3(records, cols, relations))
     findings.update(_x4(records, by_child, cols, relations))
     findings.update(_x5(records, multi_children, by_child, cols, relations))
-    return LinkResult(findings=sorted(findings), children=len(by_child))
+    return LinkResult(findings=sorted(findings, key=_finding_order), children=len(by_child))
+
+
+def _finding_order(f: CrossCouncilFinding) -> tuple[str, ...]:
+    return (
+        f.period,
+        f.rule,
+        f.from_council_code,
+        f.to_council_code,
+        f.from_local_child_id or "",
+        f.to_local_child_id or "",
+    )
 
 
 def _submission_set(
@@ -541,7 +552,7 @@ def council_findings(
         else:  # X3, X5
             told(f.from_council_code, f.from_local_child_id, f.to_council_code)
             told(f.to_council_code, f.to_local_child_id, f.from_council_code)
-    return sorted(out)
+    return sorted(out, key=lambda t: (t.council_code, t.period, t.rule, t.local_child_id or "", t.other_council_code))
 
 
 def pair_counts(findings: Iterable[CrossCouncilFinding]) -> pd.DataFrame:
