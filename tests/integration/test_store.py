@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select, text
 
-import transforms.validate
+import transforms.store.submit
 from lscb.cli import main
 from schemas.calendar import Period
 from transforms.ingest import Refused
@@ -271,22 +271,23 @@ def test_the_store_says_when_the_database_has_no_tables(database_url: str) -> No
 
 @pytest.fixture
 def fake_validation(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """Replace validate_file: files named refused*.xlsx are refused; others validate as a synthetic
-    return whose checksum is the file's."""
+    """Replace reading + validation: files named refused*.xlsx are refused; others validate as a
+    synthetic return (About period 2025-Q1) whose checksum is the file's."""
     calls: list[dict[str, Any]] = []
 
-    def validate_file(path: Path, **kwargs: Any) -> ValidationResult:
-        calls.append({"path": Path(path), **kwargs})
+    def validate_upload(path: Path, **kwargs: Any) -> ValidationResult:
+        period = kwargs["claimed_period"] or PERIOD  # the claim, else what About says
+        calls.append({"path": Path(path), **kwargs, "previous": kwargs["previous_for"](period)})
         if Path(path).name.startswith("refused"):
             raise Refused("REF-MACRO", "The workbook contains macros (.xlsm or a VBA project); save it as .xlsx.")
         queries = 1 if "query" in Path(path).name else 0
         errors = 1 if "error" in Path(path).name else 0
         result = synthetic_result(COUNCIL, PERIOD, children=8, queries=queries, errors=errors)
         result.checksum = file_checksum(Path(path))[0]
-        result.source_name = Path(path).name
+        result.source_name = kwargs["display_name"]
         return result
 
-    monkeypatch.setattr(transforms.validate, "validate_file", validate_file, raising=False)
+    monkeypatch.setattr(transforms.store.submit, "validate_upload", validate_upload)
     return calls
 
 
@@ -320,11 +321,10 @@ def test_submit_file_passes_the_previous_accepted_return(
     submit_file(upload, COUNCIL, submitted_by="x", claimed_period=PERIOD, engine_or_url=migrated_url, secret=SECRET)
     previous = fake_validation[-1]["previous"]
     assert previous is not None and previous.period == "2024-Q4" and previous.activity["charges"] == 7
-    # without a claimed period, the period comes from About and validation runs again with the previous return
-    fake_validation.clear()
+    # without a claimed period, the previous return is found from the period About gives
     upload.write_bytes(b"q1 again, changed")
     submit_file(upload, COUNCIL, submitted_by="x", engine_or_url=migrated_url, secret=SECRET)
-    assert [call["previous"] is not None for call in fake_validation] == [False, True]
+    assert fake_validation[-1]["previous"] is not None and fake_validation[-1]["previous"].period == "2024-Q4"
 
 
 def test_a_refused_file_stores_nothing(

@@ -21,11 +21,10 @@ Late: received after the end of the deadline day (period end + 42 days) in Europ
 from __future__ import annotations
 
 import hashlib
-import inspect
 import math
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
@@ -244,39 +243,55 @@ def submit_file(
     )
 
 
+def validate_upload(
+    source: Path,
+    *,
+    display_name: str,
+    claimed_council: str,
+    claimed_period: str | None,
+    today: date,
+    previous_for: Callable[[str], PreviousReturn | None],
+) -> ValidationResult:
+    """Read the file once with safe ingest (raises `Refused`) and validate it, with the previous
+    accepted return for the period claimed or, failing that, the period its About sheet gives."""
+    from transforms.ingest import read_return
+    from transforms.validate import validate_return
+
+    ret = read_return(source, display_name=display_name)
+    period = _parse_period(claimed_period) or _parse_period(_about_period(ret))
+    result: ValidationResult = validate_return(
+        ret,
+        claimed_council=claimed_council,
+        claimed_period=claimed_period,
+        previous=previous_for(period.code) if period else None,
+        today=today,
+    )
+    return result
+
+
+def _about_period(ret: Any) -> str | None:
+    try:
+        value = ret.keyvalue("About").values.get("period")
+    except (KeyError, AssertionError, AttributeError):
+        return None
+    return None if value is None else str(value)
+
+
 def _validate(
     source: Path, *, name: str, council_code: str, claimed_period: str | None, today: date, engine: Engine
 ) -> ValidationResult:
-    """Run validation with the previous accepted return. Without a claimed period the period is
-    only known from About, so a return that has a previous one is validated a second time with it
-    (pass the period to avoid that)."""
-    from transforms.validate import validate_file  # type: ignore[attr-defined]
-
-    accepts_display_name = "display_name" in inspect.signature(validate_file).parameters
-
-    def run(previous: PreviousReturn | None) -> ValidationResult:
-        kwargs: dict[str, Any] = {
-            "claimed_council": council_code,
-            "claimed_period": claimed_period,
-            "previous": previous,
-            "today": today,
-        }
-        if accepts_display_name:
-            kwargs["display_name"] = name
-        result: ValidationResult = validate_file(source, **kwargs)
-        return result
-
-    if claimed_period is not None:
+    def previous_for(period: str) -> PreviousReturn | None:
         with engine.connect() as connection:
-            return run(previous_return(connection, council_code, claimed_period))
-    result = run(None)
-    period = _parse_period(result.period)
-    if period is not None:
-        with engine.connect() as connection:
-            previous = previous_return(connection, council_code, period.code)
-        if previous is not None:
-            result = run(previous)
-    return result
+            return previous_return(connection, council_code, period)
+
+    return validate_upload(
+        source,
+        display_name=name,
+        claimed_council=council_code,
+        claimed_period=claimed_period,
+        today=today,
+        previous_for=previous_for,
+    )
 
 
 def _parse_period(value: str | None) -> Period | None:
