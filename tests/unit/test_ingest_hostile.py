@@ -14,10 +14,13 @@ from hostile import (
     RawMember,
     deflate,
     honest,
+    move_part,
     ole2_file,
     png_file,
     rewrite_zip,
+    shared_strings,
     with_doctype,
+    with_shared_strings,
     worksheet_part,
     write_raw_zip,
     zip_bomb_declared,
@@ -370,3 +373,58 @@ def test_refusals_never_echo_identifier_values(tmp_path: Path) -> None:
     error = refusal(path)
     assert error.refusal == "REF-FORMULA"
     assert "9434765919" not in str(error) and "A123456789012" not in str(error)
+
+
+# ---- claims that make a reader reserve memory, and parts where a reader would not expect them ----
+
+
+def test_shared_strings_claiming_two_billion_texts(tmp_path: Path, good: Path) -> None:
+    # calamine reserves memory for uniqueCount up front and aborts the process on this claim
+    xml = shared_strings(2_000_000_000, 2_000_000_000, ["hello"])
+    error = refusal(with_shared_strings(good, tmp_path / "sst.xlsx", xml))
+    assert error.refusal == "REF-TOO-LARGE"
+    assert "2,000,000,000" in str(error)
+
+
+def test_honest_shared_strings_are_read(tmp_path: Path, good: Path) -> None:
+    part = worksheet_part(good, "Strategy")
+    path = with_shared_strings(good, tmp_path / "sst.xlsx", shared_strings(1, 1, ["PLANNING"]))
+
+    def use_string(xml: bytes) -> bytes:
+        start = xml.index(b'<c r="B2"')
+        end = xml.index(b"</c>", start) + len(b"</c>")
+        return xml[:start] + b'<c r="B2" t="s"><v>0</v></c>' + xml[end:]
+
+    path = rewrite_zip(path, tmp_path / "sst2.xlsx", change={part: use_string})
+    assert read_return(path).keyvalue("Strategy").values["cse_strategy"] == "PLANNING"
+
+
+def test_worksheet_moved_out_of_the_worksheets_folder_is_still_scanned(tmp_path: Path, good: Path) -> None:
+    part = worksheet_part(good, "Children")
+
+    def add_formula(xml: bytes) -> bytes:
+        return xml.replace(b"</sheetData>", b'<row r="9"><c r="C9"><f>1+1</f><v>2</v></c></row></sheetData>')
+
+    path = move_part(good, tmp_path / "moved.xlsx", part, "xl/elsewhere/data.xml", add_formula)
+    assert "xl/elsewhere/data.xml" in zipfile.ZipFile(path).namelist()
+    error = refusal(path)
+    assert error.refusal == "REF-FORMULA"
+    assert "Children!C9" in str(error)
+
+
+def test_worksheet_in_utf16_is_refused(tmp_path: Path, good: Path) -> None:
+    part = worksheet_part(good, "About")
+
+    def utf16(xml: bytes) -> bytes:
+        return b'<?xml version="1.0" encoding="UTF-16"?>'.decode().encode("utf-16") + xml.decode().encode("utf-16-le")
+
+    assert refusal(rewrite_zip(good, tmp_path / "u16.xlsx", change={part: utf16})).refusal == "REF-CORRUPT"
+
+
+def test_part_declaring_another_encoding_is_refused(tmp_path: Path, good: Path) -> None:
+    part = worksheet_part(good, "About")
+
+    def latin1(xml: bytes) -> bytes:
+        return b'<?xml version="1.0" encoding="ISO-8859-1"?>' + xml.split(b"?>", 1)[-1]
+
+    assert refusal(rewrite_zip(good, tmp_path / "l1.xlsx", change={part: latin1})).refusal == "REF-CORRUPT"

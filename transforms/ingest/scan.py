@@ -40,14 +40,65 @@ def column_number(letters: bytes) -> int:
     return number
 
 
-def check_declarations(chunks: Iterable[bytes], part: str, source_name: str) -> None:
-    """Refuse a part holding a DOCTYPE or ENTITY declaration anywhere."""
+def check_declarations(chunks: Iterable[bytes], part: str, source_name: str, xml: bool = False) -> None:
+    """Refuse a part holding a DOCTYPE or ENTITY declaration anywhere.
+
+    With `xml=True` the part must also be UTF-8 XML: a NUL byte (UTF-16 or UTF-32 text, which
+    our byte scans cannot read but an XML parser might) or another declared encoding is refused.
+    """
+    tail = b""
+    first = True
+    for chunk in chunks:
+        window = tail + chunk
+        if _DECLARATION.search(window):
+            raise refuse("REF-XML", source_name, part=shown(part, 60))
+        if xml and (b"\x00" in chunk or (first and _foreign_encoding(chunk))):
+            raise refuse("REF-CORRUPT", source_name, format="spreadsheet (.xlsx)")
+        first = False
+        tail = window[-_OVERLAP:]
+
+
+_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?\sencoding\s*=\s*["']([^"']*)["']""")
+
+
+def _foreign_encoding(head: bytes) -> bool:
+    declared = _ENCODING.match(head.removeprefix(b"\xef\xbb\xbf")[:512])
+    if declared is None:
+        return False
+    return declared.group(1).lower().replace(b"-", b"").replace(b"_", b"") not in (b"utf8", b"usascii")
+
+
+SST_ROOT = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?sst(?=[\s/>])([^>]*)>")
+_COUNT = re.compile(rb"""(?:^|\s)(?:unique)?[cC]ount\s*=\s*["']\s*(\d{1,20})\s*["']""")
+
+
+def check_shared_strings(chunks: Iterable[bytes], part: str, source_name: str) -> None:
+    """The shared-strings table may not claim more strings than it holds: readers reserve
+    memory for the claimed count up front (calamine aborts on uniqueCount="2000000000")."""
+    claimed = 0
+    held = 0
     tail = b""
     for chunk in chunks:
         window = tail + chunk
         if _DECLARATION.search(window):
             raise refuse("REF-XML", source_name, part=shown(part, 60))
+        if b"\x00" in chunk:
+            raise refuse("REF-CORRUPT", source_name, format="spreadsheet (.xlsx)")
+        if not claimed and not held:
+            root = SST_ROOT.search(window)
+            if root:
+                claimed = max([0, *(int(count) for count in _COUNT.findall(root.group(1)))])
+        # every string item opens with `<si` or `<prefix:si`; `:si` also counts closing tags,
+        # so this is an upper bound, which is all the check needs
+        held += chunk.count(b"<si") + chunk.count(b":si")
         tail = window[-_OVERLAP:]
+    if claimed > held + 1:
+        raise refuse(
+            "REF-TOO-LARGE",
+            source_name,
+            what="The workbook's table of texts",
+            detail=f"it claims {claimed:,} texts and holds {held:,}",
+        )
 
 
 @dataclass
@@ -141,6 +192,8 @@ class WorksheetScanner:
         window = self._tail + chunk
         if _DECLARATION.search(window):
             raise refuse("REF-XML", self.source_name, part=f"the {shown(self.limits.sheet, 40)} sheet")
+        if b"\x00" in chunk or (not self._tail and _foreign_encoding(chunk)):
+            raise refuse("REF-CORRUPT", self.source_name, format="spreadsheet (.xlsx)")
         self._tail = window[-_OVERLAP:]
         if self._done:
             return

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import io
+import itertools
 import posixpath
 import re
 from collections.abc import Sequence
@@ -20,7 +21,7 @@ import python_calamine
 from schemas.standard import Limits
 from transforms.ingest.archive import Archive
 from transforms.ingest.refusals import refuse, shown
-from transforms.ingest.scan import SheetLimits, check_declarations, scan_worksheet
+from transforms.ingest.scan import SST_ROOT, SheetLimits, check_declarations, check_shared_strings, scan_worksheet
 from transforms.ingest.sheets import Row, clean, normalise
 
 LABEL = "spreadsheet (.xlsx)"
@@ -30,6 +31,8 @@ MAX_STRUCTURE_PART_BYTES = 8 * 1_048_576  # [Content_Types].xml, workbook.xml an
 _MACRO_PART = re.compile(r"(^|/)(vbaproject[^/]*|macrosheets/.*|[^/]*\.bin\.vba)$", re.IGNORECASE)
 _MACRO_CONTENT = re.compile(rb"macroEnabled|vbaProject|ms-office\.vbaProject|ms-excel\.macrosheet", re.IGNORECASE)
 _WORKSHEET_PART = re.compile(r"^xl/worksheets/[^/]+\.xml$", re.IGNORECASE)
+_WORKSHEET_ROOT = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?(?:worksheet|sheetData)(?=[\s/>])")
+_XML_SUFFIXES = (".xml", ".rels", ".vml")
 
 
 def is_xlsx(archive: Archive) -> bool:
@@ -67,12 +70,19 @@ def check_package(archive: Archive, limits: Limits) -> list[WorkbookSheet]:
         lowered = info.filename.lower()
         if lowered in structure:
             continue
-        if _WORKSHEET_PART.match(info.filename):
+        chunks = archive.stream(info)
+        first = next(chunks, b"")
+        rest = itertools.chain([first], chunks)
+        # what a part is comes from its content as well as its name: a reader follows the
+        # workbook's relationships, which may point anywhere in the package
+        if _WORKSHEET_PART.match(info.filename) or lowered in by_part or _WORKSHEET_ROOT.search(first):
             sheet = by_part.get(lowered)
             label = sheet.name if sheet else info.filename
             scan_worksheet(functools.partial(archive.stream, info), _sheet_limits(label, limits), source)
+        elif SST_ROOT.search(first):
+            check_shared_strings(rest, info.filename, source)
         else:
-            check_declarations(archive.stream(info), info.filename, source)
+            check_declarations(rest, info.filename, source, xml=lowered.endswith(_XML_SUFFIXES))
     return sheets
 
 
@@ -89,7 +99,7 @@ def _structure_part(archive: Archive, name: str) -> bytes:
     if info.file_size > MAX_STRUCTURE_PART_BYTES:
         raise refuse("REF-TOO-LARGE", archive.source_name, what=f"The part {name}", detail=f"{info.file_size:,} bytes")
     data = archive.read(info)
-    check_declarations([data], name, archive.source_name)
+    check_declarations([data], name, archive.source_name, xml=True)
     return data
 
 

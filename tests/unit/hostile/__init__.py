@@ -6,6 +6,7 @@ Each builder writes to the path it is given and returns it.
 
 from __future__ import annotations
 
+import re
 import struct
 import zipfile
 import zlib
@@ -173,3 +174,50 @@ def zip_bomb_lying(path: Path, real_size: int = 256 * 1_048_576, declared: int =
             RawMember("xl/worksheets/sheet1.xml", payload, declared, 0),
         ],
     )
+
+
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+SHARED_STRINGS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
+SHARED_STRINGS_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+
+
+def shared_strings(count: int, unique_count: int, texts: list[str]) -> bytes:
+    items = "".join(f"<si><t>{text}</t></si>" for text in texts)
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{MAIN_NS}" count="{count}" '
+        f'uniqueCount="{unique_count}">{items}</sst>'
+    ).encode()
+
+
+def with_shared_strings(source: Path, target: Path, xml: bytes) -> Path:
+    """The workbook with `xml` as its shared-strings part, wired in so a reader loads it."""
+
+    def relate(rels: bytes) -> bytes:
+        rel = f'<Relationship Id="rIdStrings" Type="{SHARED_STRINGS_REL}" Target="sharedStrings.xml"/>'
+        return rels.replace(b"</Relationships>", rel.encode() + b"</Relationships>")
+
+    def declare(types: bytes) -> bytes:
+        override = f'<Override PartName="/xl/sharedStrings.xml" ContentType="{SHARED_STRINGS_TYPE}"/>'
+        return types.replace(b"</Types>", override.encode() + b"</Types>")
+
+    return rewrite_zip(
+        source,
+        target,
+        change={"xl/_rels/workbook.xml.rels": relate, "[Content_Types].xml": declare},
+        add={"xl/sharedStrings.xml": xml},
+    )
+
+
+def move_part(source: Path, target: Path, old: str, new: str, change: Callable[[bytes], bytes] | None = None) -> Path:
+    """Move a part (e.g. a worksheet) elsewhere in the package and repoint the workbook at it."""
+    members = zip_members(source)
+    data = members.pop(old)
+    members[new] = change(data) if change else data
+    target_of_old = re.compile(rb'Target="[^"]*' + re.escape(old.removeprefix("xl/").encode()) + rb'"')
+    rels = members["xl/_rels/workbook.xml.rels"]
+    members["xl/_rels/workbook.xml.rels"] = target_of_old.sub(b'Target="/' + new.encode() + b'"', rels)
+    members["[Content_Types].xml"] = members["[Content_Types].xml"].replace(old.encode(), new.encode())
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, member in members.items():
+            archive.writestr(name, member)
+    return target
