@@ -20,7 +20,7 @@ import python_calamine
 
 from schemas.standard import Limits
 from transforms.ingest.archive import Archive
-from transforms.ingest.refusals import refuse, shown
+from transforms.ingest.refusals import gatekeeper, refuse, shown
 from transforms.ingest.scan import SST_ROOT, SheetLimits, check_declarations, check_shared_strings, scan_worksheet
 from transforms.ingest.sheets import Row, clean, normalise
 
@@ -77,8 +77,8 @@ def check_package(archive: Archive, limits: Limits) -> list[WorkbookSheet]:
         # workbook's relationships, which may point anywhere in the package
         if _WORKSHEET_PART.match(info.filename) or lowered in by_part or _WORKSHEET_ROOT.search(first):
             sheet = by_part.get(lowered)
-            label = sheet.name if sheet else info.filename
-            scan_worksheet(functools.partial(archive.stream, info), _sheet_limits(label, limits), source)
+            scan_limits = _sheet_limits(sheet.name if sheet else None, info.filename, limits)
+            scan_worksheet(functools.partial(archive.stream, info), scan_limits, source)
         elif SST_ROOT.search(first):
             check_shared_strings(rest, info.filename, source)
         else:
@@ -86,10 +86,13 @@ def check_package(archive: Archive, limits: Limits) -> list[WorkbookSheet]:
     return sheets
 
 
-def _sheet_limits(sheet_name: str, limits: Limits) -> SheetLimits:
-    is_children = sheet_name.strip().lower() == "children"
-    max_rows = (limits.max_children_rows if is_children else limits.max_keyvalue_rows) + 1
-    return SheetLimits(sheet=sheet_name, max_rows=max_rows, max_columns=limits.max_columns)
+def _sheet_limits(sheet_name: str | None, part: str, limits: Limits) -> SheetLimits:
+    """Children gets the table limit; a part no sheet points at gets it too (never refuse a
+    real Children sheet because its relationship was written in an unexpected way)."""
+    tables = {sheet.name.lower() for sheet in gatekeeper().sheets if sheet.layout == "table"}
+    is_table = sheet_name is None or sheet_name.strip().lower() in tables
+    max_rows = (limits.max_children_rows if is_table else limits.max_keyvalue_rows) + 1
+    return SheetLimits(sheet=sheet_name or part, max_rows=max_rows, max_columns=limits.max_columns)
 
 
 def _structure_part(archive: Archive, name: str) -> bytes:
