@@ -386,6 +386,19 @@ def test_shared_strings_claiming_two_billion_texts(tmp_path: Path, good: Path) -
     assert "2,000,000,000" in str(error)
 
 
+def test_shared_strings_claiming_two_billion_uses_of_one_text(tmp_path: Path, good: Path) -> None:
+    xml = shared_strings(2_000_000_000, 1, ["hello"])
+    error = refusal(with_shared_strings(good, tmp_path / "sst.xlsx", xml))
+    assert error.refusal == "REF-TOO-LARGE"
+    assert "2,000,000,000 uses" in str(error)
+
+
+def test_shared_strings_used_more_often_than_they_are_held_are_read(tmp_path: Path, good: Path) -> None:
+    # `count` counts the cells that use the table (LibreOffice writes count="124" uniqueCount="108"):
+    # more uses than texts is normal and must not be refused
+    read_return(with_shared_strings(good, tmp_path / "sst.xlsx", shared_strings(40, 2, ["Y", "N"])))
+
+
 def test_honest_shared_strings_are_read(tmp_path: Path, good: Path) -> None:
     part = worksheet_part(good, "Strategy")
     path = with_shared_strings(good, tmp_path / "sst.xlsx", shared_strings(1, 1, ["PLANNING"]))

@@ -69,14 +69,22 @@ def _foreign_encoding(head: bytes) -> bool:
 
 
 SST_ROOT = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?sst(?=[\s/>])([^>]*)>")
-_COUNT = re.compile(rb"""(?:^|\s)(?:unique)?[cC]ount\s*=\s*["']\s*(\d{1,20})\s*["']""")
+_UNIQUE_COUNT = re.compile(rb"""(?:^|\s)uniqueCount\s*=\s*["']\s*(\d{1,20})\s*["']""")
+_COUNT = re.compile(rb"""(?:^|\s)count\s*=\s*["']\s*(\d{1,20})\s*["']""")
 
 
-def check_shared_strings(chunks: Iterable[bytes], part: str, source_name: str) -> None:
-    """The shared-strings table may not claim more strings than it holds: readers reserve
-    memory for the claimed count up front (calamine aborts on uniqueCount="2000000000")."""
-    claimed = 0
+def check_shared_strings(chunks: Iterable[bytes], part: str, source_name: str, *, max_references: int) -> None:
+    """The shared-strings table may not claim more distinct strings than it holds, nor more
+    references than a plausible return has cells: readers reserve memory for the claimed
+    counts up front (calamine aborts on uniqueCount="2000000000").
+
+    `count` is the number of cells that refer to the table, so it is rightly larger than the
+    number of strings held (LibreOffice writes count="124" uniqueCount="108" for a template):
+    only `uniqueCount` is compared with what the table holds."""
+    unique = 0
+    references = 0
     held = 0
+    seen_root = False
     tail = b""
     for chunk in chunks:
         window = tail + chunk
@@ -84,20 +92,29 @@ def check_shared_strings(chunks: Iterable[bytes], part: str, source_name: str) -
             raise refuse("REF-XML", source_name, part=shown(part, 60))
         if b"\x00" in chunk:
             raise refuse("REF-CORRUPT", source_name, format="spreadsheet (.xlsx)")
-        if not claimed and not held:
+        if not seen_root:
             root = SST_ROOT.search(window)
             if root:
-                claimed = max([0, *(int(count) for count in _COUNT.findall(root.group(1)))])
+                seen_root = True
+                unique = max([0, *(int(n) for n in _UNIQUE_COUNT.findall(root.group(1)))])
+                references = max([0, *(int(n) for n in _COUNT.findall(root.group(1)))])
         # every string item opens with `<si` or `<prefix:si`; `:si` also counts closing tags,
         # so this is an upper bound, which is all the check needs
         held += chunk.count(b"<si") + chunk.count(b":si")
         tail = window[-_OVERLAP:]
-    if claimed > held + 1:
+    if unique > held + 1:
         raise refuse(
             "REF-TOO-LARGE",
             source_name,
             what="The workbook's table of texts",
-            detail=f"it claims {claimed:,} texts and holds {held:,}",
+            detail=f"it claims {unique:,} texts and holds {held:,}",
+        )
+    if references > max_references:
+        raise refuse(
+            "REF-TOO-LARGE",
+            source_name,
+            what="The workbook's table of texts",
+            detail=f"it claims {references:,} uses of its texts; no return has more than {max_references:,} cells",
         )
 
 

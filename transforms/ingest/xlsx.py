@@ -80,10 +80,18 @@ def check_package(archive: Archive, limits: Limits) -> list[WorkbookSheet]:
             scan_limits = _sheet_limits(sheet.name if sheet else None, info.filename, limits)
             scan_worksheet(functools.partial(archive.stream, info), scan_limits, source)
         elif SST_ROOT.search(first):
-            check_shared_strings(rest, info.filename, source)
+            check_shared_strings(rest, info.filename, source, max_references=_max_cells(limits))
         else:
             check_declarations(rest, info.filename, source, xml=lowered.endswith(_XML_SUFFIXES))
     return sheets
+
+
+def _max_cells(limits: Limits) -> int:
+    """The most cells a plausible return could fill: every sheet at its row limit."""
+    tables = sum(1 for sheet in gatekeeper().sheets if sheet.layout == "table")
+    keyvalues = len(gatekeeper().sheets) - tables
+    rows = tables * (limits.max_children_rows + 1) + keyvalues * (limits.max_keyvalue_rows + 1)
+    return rows * limits.max_columns
 
 
 def _sheet_limits(sheet_name: str | None, part: str, limits: Limits) -> SheetLimits:
