@@ -34,6 +34,10 @@ UPN_FORMAT = r"[ABCDEFGHJKLMNPQRTUVWXYZ]\d{11}[0-9ABCDEFGHJKLMNPQRTUVWXYZ]"
 NHS_FORMAT = r"\d{10}"
 ISO_DATE = r"\d{4}-\d{2}-\d{2}"
 UK_DATE = r"\d{1,2}/\d{1,2}/\d{4}"
+# Case-system extracts and Excel's CSV export often write a date as a date-time at midnight
+# ("2025-07-15 00:00:00", "15/07/2025 00:00"): the same date, so it is read as one. Any other
+# time of day is not a date and is reported.
+MIDNIGHT = r"(?:[ T]00:00(?::00(?:\.0+)?)?)?"
 
 # Format of a value of each type, as a regular expression over the given text (None: no
 # format check beyond typing). The GX suite uses the same table.
@@ -109,14 +113,19 @@ def normalise_identifiers(given: pd.Series) -> pd.Series:
 
 
 def parse_dates(given: pd.Series) -> pd.Series:
-    """ISO YYYY-MM-DD or DD/MM/YYYY text -> datetime64 (NaT for blanks and anything else)."""
+    """ISO YYYY-MM-DD or DD/MM/YYYY text, optionally at midnight -> datetime64 (NaT for blanks
+    and anything else)."""
     text = given.astype(object)
     out = pd.Series(pd.NaT, index=given.index, dtype="datetime64[us]")
     present = text.notna()
     if not present.any():
         return out
-    iso = present & text.where(present, "").str.fullmatch(ISO_DATE).astype(bool)
-    uk = present & text.where(present, "").str.fullmatch(UK_DATE).astype(bool)
+    dated = text.where(present, "").str.fullmatch(f"(?:{ISO_DATE}|{UK_DATE}){MIDNIGHT}").astype(bool)
+    if (present & ~dated).all():
+        return out
+    text = text.where(~(present & dated), text.str.replace(f"{MIDNIGHT}$", "", regex=True))
+    iso = present & dated & text.where(present, "").str.fullmatch(ISO_DATE).astype(bool)
+    uk = present & dated & text.where(present, "").str.fullmatch(UK_DATE).astype(bool)
     if iso.any():
         out[iso] = pd.to_datetime(text[iso], format="%Y-%m-%d", errors="coerce").astype("datetime64[us]")
     if uk.any():
