@@ -198,12 +198,22 @@ def ees_tables(tables: CompileTables, register: Register | None = None) -> dict[
     }
 
 
-def for_output(frame: pd.DataFrame) -> pd.DataFrame:
-    """None -> `x`; True/False -> Y/N (the only change made when writing)."""
+# Lists of findings, not statistics: a child id a finding does not have (the child never
+# appeared in the other council) is left blank, not marked `x`, so it cannot be read as an id.
+FINDING_LISTS = ("council_findings", "cross_council_findings")
+
+
+def for_output(frame: pd.DataFrame, *, missing: str = "x") -> pd.DataFrame:
+    """None -> `missing` (`x`, not available, in statistics); True/False -> Y/N (the only change
+    made when writing)."""
     out = frame.astype(object).copy()
     for column in out.columns:
-        out[column] = [_cell(v) for v in out[column]]
+        out[column] = [missing if _blank(v) else _cell(v) for v in out[column]]
     return out
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and pd.isna(value))
 
 
 def _cell(value: Any) -> Any:
@@ -220,8 +230,8 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def write_csv(frame: pd.DataFrame, path: Path) -> Path:
-    for_output(frame).to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+def write_csv(frame: pd.DataFrame, path: Path, *, missing: str = "x") -> Path:
+    for_output(frame, missing=missing).to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
     return path
 
 
@@ -242,7 +252,7 @@ def write_xlsx(sheets: dict[str, pd.DataFrame], path: Path, *, notes: dict[str, 
         sheet.column_dimensions["A"].width = 120
     for name, frame in sheets.items():
         sheet = workbook.create_sheet(name[:31])
-        out = for_output(frame)
+        out = for_output(frame, missing="" if name in (*FINDING_LISTS, "findings") else "x")
         sheet.append(list(out.columns))
         for row in out.itertuples(index=False):
             sheet.append(list(row))
@@ -286,7 +296,7 @@ def write_compile(tables: CompileTables, out_dir: Path, *, population_given: boo
     ees = ees_tables(tables, register)
     paths: dict[str, str] = {}
     for name, frame in ees.items():
-        paths[name] = str(write_csv(frame, out_dir / f"{name}.csv"))
+        paths[name] = str(write_csv(frame, out_dir / f"{name}.csv", missing="" if name in FINDING_LISTS else "x"))
     paths["xlsx"] = str(
         write_xlsx(
             {k: v for k, v in ees.items() if k != "cross_council_findings"}
