@@ -17,6 +17,7 @@ The same options and seed give byte-identical files. What the ground truth holds
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import random
@@ -30,7 +31,7 @@ from schemas.calendar import Period
 from schemas.register import Council, load_register
 from schemas.standard import load_standard
 from transforms.synth.crosscouncil import Planner
-from transforms.synth.inject import Injector, choose_kinds, inject, locate, severity
+from transforms.synth.inject import Injector, Kind, choose_kinds, cover_every_kind, inject, locate, severity
 from transforms.synth.returns import build_return
 from transforms.synth.world import CouncilWorld, WorldBuilder
 from transforms.synth.write import csv_zip_bytes, xlsx_bytes
@@ -139,7 +140,6 @@ def generate(options: SynthOptions) -> SynthResult:
     missing: list[dict[str, str]] = []
     received: dict[tuple[str, int], tuple[datetime, bool]] = {}
     kinds: dict[tuple[str, int], list[str]] = {}
-    dirty: set[tuple[str, int]] = set()
     for i, period in enumerate(periods):
         here = set()
         for lineage in sorted(expected[i]):
@@ -149,10 +149,18 @@ def generate(options: SynthOptions) -> SynthResult:
             here.add(lineage)
             late = rng.random() < options.late_rate
             received[(lineage, i)] = (_received_at(rng, period, late), late)
-            kinds[(lineage, i)] = choose_kinds(rng, options.error_rate)
-            if any(severity(standard, _rule_of(k)) == "E" for k in kinds[(lineage, i)]):
-                dirty.add((lineage, i))
+            kinds[(lineage, i)] = choose_kinds(
+                rng, options.error_rate, functools.partial(_can_apply, expected[i][lineage], period, register)
+            )
         present.append(here)
+
+    def applicable(key: tuple[str, int], kind: Kind) -> bool:
+        return kind.can_apply(expected[key[1]][key[0]], periods[key[1]], register)
+
+    if options.error_rate > 0:
+        # a separate stream, so covering rare kinds never shifts the rest of the world
+        cover_every_kind(kinds, applicable, random.Random(f"lscb-synth-cover:{options.seed}"))  # noqa: S311
+    dirty = {key for key, names in kinds.items() if any(severity(standard, _rule_of(k)) == "E" for k in names)}
 
     planner = Planner(builder, worlds, periods, codes=codes_by, present=present, dirty=dirty)
     taking_part = max((len(p) for p in present), default=0)
@@ -266,6 +274,10 @@ def generate(options: SynthOptions) -> SynthResult:
 
 def register_expected_all(register: Any, periods: list[Period]) -> list[list[Council]]:
     return [register.expected(p) for p in periods]
+
+
+def _can_apply(council: Council, period: Period, register: Any, kind: Kind) -> bool:
+    return kind.can_apply(council, period, register)
 
 
 def _rule_of(kind: str) -> str:

@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from schemas.calendar import Period
 from schemas.identifiers import UPN_ALPHABET, upn_check_letter
-from schemas.register import Register
+from schemas.register import Council, Register
 from schemas.standard import Standard
 from transforms.findings import column_letter
 from transforms.synth.returns import ReturnDoc
@@ -51,6 +52,11 @@ class Kind:
     claims: tuple[str, ...] = ()  # key/value fields or Children columns this kind edits
     needs_period: bool = False  # the rule reads the period's dates (silenced by VAL-09)
     order: int = 1  # 0 Children rows, 1 columns and key/value fields, 2 cross-sheet counts
+    # whether the kind can be made in this council's return for this period (None: always)
+    applies: Callable[[Council, Period, Register], bool] | None = None
+
+    def can_apply(self, council: Council, period: Period, register: Register) -> bool:
+        return self.applies is None or self.applies(council, period, register)
 
 
 class Injector:
@@ -317,6 +323,29 @@ def _other_la_number(x: Injector) -> str:
     return x.rng.choice(numbers)
 
 
+def _earlier_codes(council: Council, period: Period, register: Register) -> list[str]:
+    """The council's own earlier codes (a recode: same council, same LA number) that were not in
+    operation during the period."""
+    return sorted(
+        c.council_code
+        for c in register.all()
+        if c.council_code != council.council_code
+        and register.same_council(c.council_code, council.council_code)
+        and c.la_number == council.la_number
+        and not c.in_operation_during(period)
+    )
+
+
+def _abt01(x: Injector) -> list[Expected] | None:
+    """The council's own earlier code (a recode), not in operation during the period: ABT-05 and
+    ABT-02 see the same council and the same LA number, so only ABT-01 fires."""
+    earlier = _earlier_codes(x.doc.council, x.period, x.register)
+    if not earlier:
+        return None
+    x.doc.set_kv("About", "council_code", x.rng.choice(earlier))
+    return _kv("ABT-01", "ABT-01", "About", "council_code")
+
+
 def _str01(x: Injector) -> list[Expected]:
     x.doc.set_kv("Strategy", "cse_strategy", "REVIEWED")
     x.doc.set_kv("Strategy", "strategy_reviewed_on", x.period.end - timedelta(days=x.rng.randint(380, 700)))
@@ -447,6 +476,8 @@ KINDS: tuple[Kind, ...] = (
     _kv_kind("VAL-09", "About", "period", lambda x: f"Q{x.period.quarter} {x.period.year}"),
     _kv_kind("VAL-03/About", "About", "signed_off_on", lambda x: "end of the quarter"),
     _kv_kind("ABT-02", "About", "la_number", _other_la_number),
+    Kind("ABT-01", "ABT-01", _abt01, claims=("About.council_code",), needs_period=True,
+         applies=lambda council, period, register: bool(_earlier_codes(council, period, register))),
     _kv_kind("ABT-04", "About", "signed_off_on", lambda x: x.period.end - timedelta(days=x.rng.randint(1, 20)),
              needs_period=True),
     # Strategy
@@ -474,10 +505,13 @@ KIND_NAMES: tuple[str, ...] = tuple(k.name for k in KINDS)
 _BY_NAME = {k.name: k for k in KINDS}
 
 
-def choose_kinds(rng: random.Random, error_rate: float) -> list[str]:
-    """Each kind independently with probability `error_rate`; VAL-09 excludes the period readers;
-    two kinds claiming one field keep the first."""
-    chosen = [k for k in KINDS if rng.random() < error_rate]
+def choose_kinds(rng: random.Random, error_rate: float, applicable: Callable[[Kind], bool] | None = None) -> list[str]:
+    """Each kind that can be made in this return independently with probability `error_rate`."""
+    return _compatible([k for k in KINDS if rng.random() < error_rate and (applicable is None or applicable(k))])
+
+
+def _compatible(chosen: list[Kind]) -> list[str]:
+    """VAL-09 excludes the period readers; two kinds claiming one field keep the first."""
     if any(k.name == "VAL-09" for k in chosen):
         chosen = [k for k in chosen if not k.needs_period]
     claimed: set[str] = set()
@@ -488,6 +522,31 @@ def choose_kinds(rng: random.Random, error_rate: float) -> list[str]:
         claimed.update(kind.claims)
         kept.append(kind.name)
     return kept
+
+
+def cover_every_kind(
+    chosen: dict[Any, list[str]], applicable: Callable[[Any, Kind], bool], rng: random.Random
+) -> None:
+    """Make sure every kind is injected somewhere: a kind no return drew (a rare one, such as
+    ABT-01, which only a recoded council's return can carry) goes to a return where it applies,
+    ahead of whatever it would clash with there. Changes `chosen` in place."""
+    drawn = {name for names in chosen.values() for name in names}
+    for kind in KINDS:
+        if kind.name in drawn:
+            continue
+        hosts = [key for key in sorted(chosen, key=str) if applicable(key, kind)]
+        if not hosts:
+            continue
+        host = rng.choice(hosts)
+        others = [_BY_NAME[n] for n in chosen[host]]
+        # VAL-09 silences the period readers: the kind being placed wins over whichever it meets
+        if kind.needs_period:
+            others = [k for k in others if k.name != "VAL-09"]
+        elif kind.name == "VAL-09":
+            others = [k for k in others if not k.needs_period]
+        chosen[host] = _compatible([kind, *others])
+        assert kind.name in chosen[host]
+        drawn.update(chosen[host])
 
 
 def inject(injector: Injector, names: list[str]) -> list[Expected]:
