@@ -170,10 +170,8 @@ def prepare(children: pd.DataFrame, register: Register | None = None) -> pd.Data
         "moved_from_council",
         "moved_from_child_id",
     ):
-        values = frame[column].astype("string").str.strip()
-        present = (values.notna() & (values != "")).to_numpy(dtype=bool)
         # object dtype on purpose: pandas 3 would infer `str` and turn None into NaN
-        frame[column] = pd.Series(np.where(present, values.astype(object).to_numpy(), None), dtype=object)
+        frame[column] = pd.Series(_texts(frame[column]), dtype=object)
     frame["birth_month"] = pd.Series([_month(v) for v in frame["birth_month"]], dtype=object)
     for column in ("identified_on", "closed_on"):
         frame[column] = pd.to_datetime(frame[column], errors="coerce")
@@ -191,6 +189,25 @@ def prepare(children: pd.DataFrame, register: Register | None = None) -> pd.Data
         & (frame["identified_on"] <= frame["period_end"])
     )
     return frame
+
+
+def _texts(column: pd.Series) -> np.ndarray:
+    """Text values with blanks as None; values from the store are already trimmed, so only
+    columns holding anything but text take the slow path."""
+    values = column.to_numpy(dtype=object).copy()
+    missing = pd.isna(values)
+    values[missing] = None
+    if pd.api.types.infer_dtype(values, skipna=True) not in ("string", "empty"):
+        return np.array([_text(v) for v in values], dtype=object)
+    values[values == ""] = None
+    return values
+
+
+def _text(value: object) -> str | None:
+    if value is None or value is pd.NA or pd.isna(value):  # type: ignore[arg-type]
+        return None
+    text = value.strip() if isinstance(value, str) else str(value).strip()
+    return text or None
 
 
 def _month(value: object) -> str | None:
@@ -236,16 +253,27 @@ def _moved_from_edges(records: pd.DataFrame, relations: _Relations) -> np.ndarra
     refs = records[records["moved_from_council"].notna() & records["moved_from_child_id"].notna()]
     if refs.empty:
         return np.empty((0, 2), dtype=np.int64)
-    index: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for i, lineage, local_id in zip(records.index, records["lineage"], records["local_child_id"], strict=True):
-        index[(lineage, local_id)].append(int(i))
-    edges: list[tuple[int, int]] = []
+    targets = pd.DataFrame(
+        {
+            "j": np.arange(len(records)),
+            "lineage": records["lineage"].to_numpy(),
+            "id": records["local_child_id"].to_numpy(),
+        }
+    )
+    sources = pd.DataFrame(
+        {
+            "i": refs.index.to_numpy(),
+            "lineage": [relations.lineage(c) for c in refs["moved_from_council"]],
+            "id": refs["moved_from_child_id"].to_numpy(),
+        }
+    )
+    pairs = sources.merge(targets, on=["lineage", "id"], how="inner")
     upn, nhs = records["upn_key"].to_numpy(), records["nhs_key"].to_numpy()
-    for i, council, local_id in zip(refs.index, refs["moved_from_council"], refs["moved_from_child_id"], strict=True):
-        for j in index.get((relations.lineage(council), local_id), ()):
-            if _keys_disagree(upn[i], upn[j]) or _keys_disagree(nhs[i], nhs[j]):
-                continue
-            edges.append((int(i), j))
+    edges = [
+        (int(i), int(j))
+        for i, j in zip(pairs["i"], pairs["j"], strict=True)
+        if not (_keys_disagree(upn[i], upn[j]) or _keys_disagree(nhs[i], nhs[j]))
+    ]
     return np.array(edges, dtype=np.int64).reshape(-1, 2)
 
 

@@ -680,7 +680,7 @@ def _child_summaries(
     for name, column in fields:
         if column in children.columns:
             values = children[column]
-            filled[name] = values.notna() & (values.astype(str).str.strip() != "")
+            filled[name] = values.notna() & (values != "")
         else:
             filled[name] = False
     keys = [children["period"], children["lineage"]]
