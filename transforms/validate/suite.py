@@ -430,6 +430,7 @@ def run(
     runtime = _runtime(standard, gss_codes)
     if not runtime.expectations[group] or frame.empty:
         return []
+    frame = frame.rename_axis(None)  # a named index makes GX report rows as dicts
     batch = runtime.batch_definitions[group].get_batch(batch_parameters={"dataframe": frame})
     summary = batch.validate(runtime.suites[group], result_format="BOOLEAN_ONLY", expectation_parameters=parameters)
     by_number = {int(e.meta["planned"]): (p, e) for p, e in runtime.expectations[group]}
@@ -445,7 +446,10 @@ def run(
             expectation_parameters=parameters,
         )
         _raise_on_exception(detail)
-        failing.append((planned, list(detail.result.get("unexpected_index_list") or [])))
+        rows = list(detail.result.get("unexpected_index_list") or [])
+        if len(rows) != detail.result.get("unexpected_count", len(rows)):
+            raise RuntimeError(f"GX listed {len(rows)} of {detail.result.get('unexpected_count')} failing rows")
+        failing.append((planned, rows))
     return failing
 
 
