@@ -47,6 +47,12 @@ def latest_complete_year() -> str:
             description="Output folder (default: Variable lscb_annual, else <data dir>/annual); "
             "the report goes to <outputs>/<year>",
         ),
+        "population_csv": Param(
+            None,
+            type=["null", "string"],
+            title="Population CSV",
+            description="council_code, year, population_0_17 (default: Variable lscb_population_csv, else none)",
+        ),
     },
 )
 def annual_report() -> None:
@@ -55,16 +61,20 @@ def annual_report() -> None:
         """Build the annual report and return where it is and which files it wrote."""
         from pathlib import Path
 
+        from lscb.airflow_support import (
+            annual_location,
+            load_pseudonymisation_key,
+            population_csv,
+            project_database_url,
+        )
         from reports.annual import build_annual
-
-        from lscb.airflow_support import annual_location, load_pseudonymisation_key, project_database_url
 
         load_pseudonymisation_key()
         params = get_current_context()["params"]
         year = format_financial_year(parse_financial_year(params["year"]))
         out_dir = Path(annual_location(params)) / year
         out_dir.mkdir(parents=True, exist_ok=True)
-        build_annual(year, out_dir, database_url=project_database_url())
+        build_annual(year, out_dir, database_url=project_database_url(), population_csv=population_csv(params))
         files = sorted(str(path.relative_to(out_dir)) for path in out_dir.rglob("*") if path.is_file())
         print(f"annual report {year}: {len(files)} file(s) in {out_dir}")
         return {"year": year, "out_dir": str(out_dir), "files": files}

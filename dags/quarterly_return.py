@@ -67,6 +67,13 @@ def _period() -> str:
             )
             for kind in ("inbox", "archive", "quarantine", "outputs")
         },
+        "population_csv": Param(
+            None,
+            type=["null", "string"],
+            title="Population CSV",
+            description="council_code, year, population_0_17 for rates per 10,000 "
+            "(default: Variable lscb_population_csv, else none)",
+        ),
     },
 )
 def quarterly_return() -> None:
@@ -125,11 +132,22 @@ def quarterly_return() -> None:
     @task(trigger_rule=TriggerRule.ALL_DONE)
     def compile_national() -> dict[str, Any]:
         """Compile the national outputs for the period from everything stored so far."""
-        from lscb.airflow_support import compile_outputs, load_pseudonymisation_key, project_database_url
+        from lscb.airflow_support import (
+            compile_outputs,
+            load_pseudonymisation_key,
+            population_csv,
+            project_database_url,
+        )
 
         load_pseudonymisation_key()
         period = _period()
-        written = compile_outputs(period, location("outputs", _params()), database_url=project_database_url())
+        params = _params()
+        written = compile_outputs(
+            period,
+            location("outputs", params),
+            database_url=project_database_url(),
+            population_csv=population_csv(params),
+        )
         print(f"compiled {period}: {len(written['files'])} file(s) in {written['out_dir']}")
         return written
 

@@ -161,7 +161,9 @@ def location(kind: str, params: Mapping[str, Any] | None = None) -> Any:
     return str(Path(text.removeprefix("file://")).expanduser().resolve())
 
 
-def compile_outputs(period: str, outputs: Any, *, database_url: str | None = None) -> dict[str, Any]:
+def compile_outputs(
+    period: str, outputs: Any, *, database_url: str | None = None, population_csv: Path | None = None
+) -> dict[str, Any]:
     """Run the national compile into `<outputs>/<period>` (a local folder, or any fsspec /
     ObjectStoragePath location: compiled locally, then uploaded). Returns the folder and the
     names of the files written: small, and free of personal data."""
@@ -171,14 +173,14 @@ def compile_outputs(period: str, outputs: Any, *, database_url: str | None = Non
     if fs is None:
         out_dir = Path(str(outputs)) / period
         out_dir.mkdir(parents=True, exist_ok=True)
-        compile_period(period, out_dir, database_url=database_url)
+        compile_period(period, out_dir, database_url=database_url, population_csv=population_csv)
         files = sorted(str(path.relative_to(out_dir)) for path in out_dir.rglob("*") if path.is_file())
         return {"out_dir": str(out_dir), "files": files}
     import tempfile
 
     target = outputs / period
     with tempfile.TemporaryDirectory(prefix="lscb-compile-") as folder:
-        compile_period(period, Path(folder), database_url=database_url)
+        compile_period(period, Path(folder), database_url=database_url, population_csv=population_csv)
         files = sorted(str(path.relative_to(folder)) for path in Path(folder).rglob("*") if path.is_file())
         for name in files:
             destination = target / name
@@ -283,3 +285,19 @@ def worker_hostname() -> str:
     import socket
 
     return os.environ.get("LSCB_WORKER_NAME") or socket.getfqdn()
+
+
+def population_csv(params: Mapping[str, Any] | None = None) -> Path | None:
+    """The 0-17 population file for rates per 10,000: param `population_csv`, else Variable
+    `lscb_population_csv`, else none (rates are then shown as not available)."""
+    value = (params or {}).get("population_csv") or None
+    if not value:
+        try:
+            from airflow.sdk import Variable
+
+            value = Variable.get("lscb_population_csv", default=None)
+        except Exception as error:
+            if type(error).__name__ not in ("RuntimeError", "AirflowRuntimeError", "ImportError"):
+                raise
+            value = None
+    return Path(str(value)).expanduser().resolve() if value else None
