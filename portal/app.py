@@ -12,10 +12,14 @@ exist, so a URL never tells anyone whether another council's resource exists.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
+import logging
 import os
 import secrets
 import tempfile
+import threading
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -88,12 +92,28 @@ def _build_default(app: FastAPI) -> Portal:
     return Portal(settings, accounts, StoreService(engine, settings.upload_dir))
 
 
+def _warm_up_validation() -> None:
+    """Import and build the validator now; a failure here only means the first upload pays."""
+    try:
+        from transforms.validate import warm_up
+
+        warm_up()
+    except Exception:  # noqa: BLE001 - never take the server down for a warm-up
+        logging.getLogger(__name__).exception("validation warm-up failed; the first upload will build it")
+
+
 def create_app(
     service: PortalService | None = None,
     accounts: Accounts | None = None,
     settings: Settings | None = None,
 ) -> FastAPI:
-    app = FastAPI(title="LSCB returns portal", docs_url=None, redoc_url=None, openapi_url=None)
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if portal().settings.warm_up_validation:
+            threading.Thread(target=_warm_up_validation, name="lscb-validation-warm-up", daemon=True).start()
+        yield
+
+    app = FastAPI(title="LSCB returns portal", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["now_year"] = datetime.now(UTC).year
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")

@@ -60,6 +60,7 @@ def build_rig(
         "upload_dir": data_dir / "uploads",
         "work_dir": data_dir / "portal",
         "compile_dir": data_dir / "compile",
+        "warm_up_validation": False,  # tests validate when they need to
     }
     defaults.update(settings)
     config = Settings(**defaults)
@@ -118,15 +119,25 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def prepare_database(data_dir: Path, users: dict[str, tuple[str, str, str | None]] | None = None) -> dict[str, str]:
-    """Migrate and seed `<data_dir>/lscb.sqlite` and add the accounts; returns role key -> email."""
+def default_database_url(data_dir: Path) -> str:
+    return f"sqlite:///{data_dir / 'lscb.sqlite'}"
+
+
+def prepare_database(
+    data_dir: Path,
+    users: dict[str, tuple[str, str, str | None]] | None = None,
+    *,
+    database_url: str | None = None,
+) -> dict[str, str]:
+    """Migrate and seed the database (default `<data_dir>/lscb.sqlite`) and add the accounts;
+    returns role key -> email."""
     from argon2 import PasswordHasher
 
     from portal.store_service import ensure_database
     from transforms.store.engine import get_engine
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    engine = get_engine(f"sqlite:///{data_dir / 'lscb.sqlite'}")
+    engine = get_engine(database_url or default_database_url(data_dir))
     ensure_database(engine)
     accounts = Accounts(engine, hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     emails = {}
@@ -138,14 +149,14 @@ def prepare_database(data_dir: Path, users: dict[str, tuple[str, str, str | None
     return emails
 
 
-def server_env(data_dir: Path) -> dict[str, str]:
+def server_env(data_dir: Path, database_url: str | None = None) -> dict[str, str]:
     import os
 
     env = dict(os.environ)
     env.update(
         {
             "LSCB_DATA_DIR": str(data_dir),
-            "LSCB_DATABASE_URL": f"sqlite:///{data_dir / 'lscb.sqlite'}",
+            "LSCB_DATABASE_URL": database_url or default_database_url(data_dir),
             "LSCB_DEMO": "1",
             "LSCB_PORTAL_SECRET": "test-secret-key-not-for-production",
             "LSCB_COMPILE_DIR": str(data_dir / "compile"),
@@ -157,9 +168,12 @@ def server_env(data_dir: Path) -> dict[str, str]:
 class Server:
     """`uvicorn portal.app:app` in a child process on 127.0.0.1:<free port>; a context manager."""
 
-    def __init__(self, data_dir: Path, *, workers: int = 1, log: Path | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, *, workers: int = 1, log: Path | None = None, database_url: str | None = None
+    ) -> None:
         self.data_dir = data_dir
         self.workers = workers
+        self.database_url = database_url
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log or data_dir / "portal-server.log"
@@ -176,7 +190,7 @@ class Server:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "portal.app:app", "--host", "127.0.0.1", "--port", str(self.port),
              "--workers", str(self.workers), "--no-server-header", "--log-level", "warning"],
-            env=server_env(self.data_dir),
+            env=server_env(self.data_dir, self.database_url),
             stdout=handle,
             stderr=subprocess.STDOUT,
             cwd=str(Path(__file__).resolve().parent.parent),

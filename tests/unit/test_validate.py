@@ -293,3 +293,24 @@ def test_suite_is_generated_from_the_standard() -> None:
     assert {name for p in planned if p["rule"] == "VAL-01" for name in p["fields"]} == required
     conditional = {p["rule"] for p in planned if p["condition"] and p["group"] != "cells"}
     assert {"CHD-13", "CHD-16", "CHD-18"} <= conditional
+
+
+def test_first_validations_in_several_threads_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the portal validates uploads in a thread pool: the first ones build the GX context and suite
+    # together (this once failed: "a datasource of that name already exists")
+    from concurrent.futures import ThreadPoolExecutor
+
+    from transforms.validate import suite
+
+    monkeypatch.setenv(GX_GROUPS_ENV, "all")
+    suite._runtime_for.cache_clear()
+    suite._gx_context.cache_clear()
+    suite._gx_context()  # a fresh context with no suites yet: the threads race to add them
+    data = baseline()
+    data.child("C002")["sex"] = "X"
+    ret = build(data)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda _: validate_return(ret, today=TODAY), range(4)))
+    expected = [(f.rule, f.cell) for f in results[0].findings]
+    assert ("VAL-02", child_cell("sex", "C002")) in expected
+    assert all([(f.rule, f.cell) for f in r.findings] == expected for r in results)

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -375,6 +376,14 @@ def _expectation(gxe: Any, planned: Planned, number: int) -> Any:
     return cls(column=planned.column, meta=meta, **kwargs)
 
 
+# One lock per process around GX: the context, its data sources and suites are shared, and
+# neither building them (`functools.cache` lets two threads build at once, and the second
+# `add_pandas` then fails on the duplicate name) nor validating on them is documented as
+# thread-safe. The portal validates uploads in a thread pool; GX work is Python-bound under the
+# GIL anyway, so holding the lock costs little.
+_GX_LOCK = threading.RLock()
+
+
 @functools.cache
 def _gx_context() -> Any:
     """One ephemeral GX context per process, without progress bars (they write to stderr)."""
@@ -387,7 +396,8 @@ def _gx_context() -> Any:
 
 
 def _runtime(standard: Standard, gss_codes: frozenset[str]) -> _Runtime:
-    return _runtime_for(standard.version, gss_codes)
+    with _GX_LOCK:
+        return _runtime_for(standard.version, gss_codes)
 
 
 @functools.cache
@@ -431,6 +441,13 @@ def run(
     if not runtime.expectations[group] or frame.empty:
         return []
     frame = frame.rename_axis(None)  # a named index makes GX report rows as dicts
+    with _GX_LOCK:
+        return _validate_batch(runtime, group, frame, parameters)
+
+
+def _validate_batch(
+    runtime: _Runtime, group: Group, frame: pd.DataFrame, parameters: dict[str, Any]
+) -> list[tuple[Planned, list[Any]]]:
     batch = runtime.batch_definitions[group].get_batch(batch_parameters={"dataframe": frame})
     summary = batch.validate(runtime.suites[group], result_format="BOOLEAN_ONLY", expectation_parameters=parameters)
     by_number = {int(e.meta["planned"]): (p, e) for p, e in runtime.expectations[group]}
