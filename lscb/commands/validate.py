@@ -102,18 +102,7 @@ def _as_json(result: Any) -> dict[str, Any]:
         "period": result.period,
         "errors": result.errors,
         "queries": result.queries,
-        "findings": [
-            {
-                "rule": f.rule,
-                "severity": f.severity,
-                "sheet": f.sheet,
-                "cell": f.cell,
-                "field": f.field,
-                "local_child_id": f.local_child_id,
-                "message": f.message,
-            }
-            for f in result.findings
-        ],
+        "findings": [f.to_json() for f in result.findings],  # rule, severity, sheet, cell, field, id, message
     }
 
 
