@@ -6,8 +6,9 @@
 
 Synthesises one clean return per council (not timed), starts the real portal (`uvicorn
 portal.app:app`, `--workers` processes) on a loopback port over a fresh project database, and
-lets every council user sign in and upload with at most `--concurrency` users active at once
-and a deadline for the whole run (`--max-seconds`). Then checks the database: every upload
+lets every council user sign in and upload, the users arriving evenly within `--within` seconds
+(a minute by default; 0 for all at once), at most `--concurrency` of them active at once, with a
+deadline for the whole run (`--max-seconds`). Then checks the database: every upload
 stored exactly once (one version per council, with all its child rows), none lost. Prints the
 wall time, uploads per second, and the p50 / p95 / max response time of the upload request
 (validation and storing included), and one `RESULT {...}` JSON line. Exit status 1 when
@@ -55,6 +56,8 @@ def main() -> int:
     parser.add_argument("--councils", type=int, default=0, help="how many councils (default: every expected one)")
     parser.add_argument("--children", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=8, help="users uploading at once")
+    parser.add_argument("--within", type=float, default=60.0,
+                        help="users arrive evenly over this many seconds (0: all at once; default 60)")
     parser.add_argument("--workers", type=int, default=2, help="portal server processes")
     parser.add_argument("--max-seconds", type=float, default=600.0, help="deadline for the whole run")
     parser.add_argument("--database-url", help="PostgreSQL URL (default: a fresh SQLite file)")
@@ -78,7 +81,8 @@ def main() -> int:
               f"{time.perf_counter() - started:.0f} s (not timed)", flush=True)
         url = _postgres_schema(args.database_url, "lscb_portal_load") if args.database_url else None
         result = run_load(files, period.code, work / "data", children=children, concurrency=args.concurrency,
-                          workers=args.workers, database_url=url, max_seconds=args.max_seconds)
+                          workers=args.workers, database_url=url, max_seconds=args.max_seconds,
+                          spread=args.within)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     summary = result.summary()
@@ -88,7 +92,8 @@ def main() -> int:
     print(f"upload response time: p50 {summary['p50_s']} s, p95 {summary['p95_s']} s, max {summary['max_s']} s")
     print(f"stored exactly once: {summary['stored_exactly_once']} (lost {len(summary['lost'])}, "
           f"duplicated {len(summary['duplicated'])}, wrong child rows {len(summary['wrong_child_rows'])})")
-    print(f"within a minute: {'yes' if result.wall_seconds <= 60 else 'no'}")
+    print(f"all {summary['councils']} arrived within {args.within:.0f} s; the last answer came at "
+          f"{summary['wall_s']} s")
     for failure in summary["failures"][:10]:
         print(f"  failed: {failure}")
     print("RESULT " + json.dumps(summary))

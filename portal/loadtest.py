@@ -2,8 +2,9 @@
 
 Each council gets its own account; each user, in its own HTTP session (cookies), signs in
 through the form, opens the period page for its CSRF token, and uploads its return, as a
-person would. At most `concurrency` users are active at a time, and the whole run has a
-deadline (bounded run time): users not finished by then count as not done. The upload's
+person would. Users arrive evenly over a window (e.g. all 153 councils within a minute), at
+most `concurrency` of them are active at a time, and the whole run has a deadline (bounded run
+time): users not finished by then count as not done. The upload's
 response time is from sending the file to the answer (validation and storing included; the
 portal answers once the return is stored).
 
@@ -45,6 +46,7 @@ class LoadResult:
     stored: dict[str, int] = field(default_factory=dict)  # council -> versions stored for the period
     child_rows: dict[str, int] = field(default_factory=dict)  # council -> child rows of its versions
     expected_children: dict[str, int] = field(default_factory=dict)
+    spread_seconds: float = 0.0  # users arrived evenly over this window
 
     @property
     def times(self) -> list[float]:
@@ -89,6 +91,7 @@ class LoadResult:
             "councils": self.councils,
             "children_per_return": self.children,
             "concurrency": self.concurrency,
+            "arrivals_over_s": self.spread_seconds,
             "server_workers": self.workers,
             "database": self.database,
             "wall_s": round(self.wall_seconds, 1),
@@ -108,10 +111,19 @@ class LoadResult:
 
 
 async def _one_user(
-    base_url: str, email: str, upload: Upload, *, path: Path, period: str, gate: asyncio.Semaphore, deadline: float
+    base_url: str,
+    email: str,
+    upload: Upload,
+    *,
+    path: Path,
+    period: str,
+    gate: asyncio.Semaphore,
+    deadline: float,
+    arrives_after: float,
 ) -> None:
     import httpx
 
+    await asyncio.sleep(arrives_after)
     async with gate:
         if time.monotonic() > deadline:
             upload.error = "not started before the deadline"
@@ -146,15 +158,23 @@ async def _one_user(
 
 
 async def _drive(
-    base_url: str, files: dict[str, Path], emails: dict[str, str], *, period: str, concurrency: int, deadline: float
+    base_url: str,
+    files: dict[str, Path],
+    emails: dict[str, str],
+    *,
+    period: str,
+    concurrency: int,
+    deadline: float,
+    spread: float,
 ) -> list[Upload]:
     gate = asyncio.Semaphore(concurrency)
     uploads = {code: Upload(code) for code in files}
+    step = spread / len(files) if files else 0.0
     await asyncio.gather(
         *(
             _one_user(base_url, emails[code], uploads[code], path=files[code], period=period, gate=gate,
-                      deadline=deadline)
-            for code in files
+                      deadline=deadline, arrives_after=number * step)
+            for number, code in enumerate(files)
         )
     )
     return [uploads[code] for code in files]
@@ -174,9 +194,11 @@ def run_load(
     workers: int = 2,
     database_url: str | None = None,
     max_seconds: float = 600.0,
+    spread: float = 0.0,
 ) -> LoadResult:
     """Upload `files` (council code -> its return) through a real portal server, then count what
-    was stored. `children`: council -> the child rows its return holds."""
+    was stored. `children`: council -> the child rows its return holds. Users arrive evenly over
+    `spread` seconds (0: all at once), at most `concurrency` of them active at a time."""
     from sqlalchemy import func, select
 
     from transforms.store.engine import get_engine
@@ -188,12 +210,14 @@ def run_load(
         started = time.perf_counter()
         deadline = time.monotonic() + max_seconds
         uploads = asyncio.run(
-            _drive(server.url, files, emails, period=period, concurrency=concurrency, deadline=deadline)
+            _drive(server.url, files, emails, period=period, concurrency=concurrency, deadline=deadline,
+                   spread=spread)
         )
         wall = time.perf_counter() - started
     result = LoadResult(
         councils=len(files), children=max(children.values(), default=0), concurrency=concurrency, workers=workers,
         database=url.split(":", 1)[0], wall_seconds=wall, uploads=uploads, expected_children=dict(children),
+        spread_seconds=spread,
     )
     engine = get_engine(url)
     try:

@@ -33,7 +33,7 @@ def test_concurrent_uploads_are_stored_exactly_once(
     returns: tuple[dict[str, Path], dict[str, int]], database_url: str, tmp_path: Path
 ) -> None:
     files, children = returns
-    result = run_load(files, PERIOD, tmp_path / "data", children=children, concurrency=6, workers=2,
+    result = run_load(files, PERIOD, tmp_path / "data", children=children, concurrency=6, workers=2, spread=3,
                       database_url=database_url, max_seconds=300)
     summary = result.summary()
     assert summary["failures"] == []
