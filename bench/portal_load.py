@@ -5,7 +5,8 @@
     .venv/bin/python bench/portal_load.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 Synthesises one clean return per council (not timed), starts the real portal (`uvicorn
-portal.app:app`, `--workers` processes) on a loopback port over a fresh project database, and
+portal.app:app`: `--workers` web processes, each with its pool of `--validators` processes that
+check and store uploads) on a loopback port over a fresh project database, and
 lets every council user sign in and upload, the users arriving evenly within `--within` seconds
 (a minute by default; 0 for all at once), at most `--concurrency` of them active at once, with a
 deadline for the whole run (`--max-seconds`). Then checks the database: every upload
@@ -58,7 +59,8 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=8, help="users uploading at once")
     parser.add_argument("--within", type=float, default=60.0,
                         help="users arrive evenly over this many seconds (0: all at once; default 60)")
-    parser.add_argument("--workers", type=int, default=2, help="portal server processes")
+    parser.add_argument("--workers", type=int, default=1, help="portal web processes (uvicorn --workers)")
+    parser.add_argument("--validators", type=int, help="processes checking uploads (default: one per core)")
     parser.add_argument("--max-seconds", type=float, default=600.0, help="deadline for the whole run")
     parser.add_argument("--database-url", help="PostgreSQL URL (default: a fresh SQLite file)")
     parser.add_argument("--seed", type=int, default=1)
@@ -81,14 +83,15 @@ def main() -> int:
               f"{time.perf_counter() - started:.0f} s (not timed)", flush=True)
         url = _postgres_schema(args.database_url, "lscb_portal_load") if args.database_url else None
         result = run_load(files, period.code, work / "data", children=children, concurrency=args.concurrency,
-                          workers=args.workers, database_url=url, max_seconds=args.max_seconds,
+                          workers=args.workers, validators=args.validators, database_url=url,
+                          max_seconds=args.max_seconds,
                           spread=args.within)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     summary = result.summary()
     print(f"portal load: {summary['uploads_ok']}/{summary['councils']} uploads in {summary['wall_s']} s "
-          f"({summary['uploads_per_s']} uploads/s; {args.concurrency} at once; {args.workers} server processes; "
-          f"{summary['database']})")
+          f"({summary['uploads_per_s']} uploads/s; {args.concurrency} at once; {args.workers} web process(es), "
+          f"{args.validators or 'one per core'} validator processes; {summary['database']})")
     print(f"upload response time: p50 {summary['p50_s']} s, p95 {summary['p95_s']} s, max {summary['max_s']} s")
     print(f"stored exactly once: {summary['stored_exactly_once']} (lost {len(summary['lost'])}, "
           f"duplicated {len(summary['duplicated'])}, wrong child rows {len(summary['wrong_child_rows'])})")

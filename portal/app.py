@@ -89,7 +89,7 @@ def _build_default(app: FastAPI) -> Portal:
         max_failures=settings.max_failures,
         lockout=settings.lockout,
     )
-    return Portal(settings, accounts, StoreService(engine, settings.upload_dir))
+    return Portal(settings, accounts, StoreService(engine, settings.upload_dir, validators=settings.validators))
 
 
 def _warm_up_validation() -> None:
@@ -109,9 +109,18 @@ def create_app(
 ) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        service = portal().service
         if portal().settings.warm_up_validation:
-            threading.Thread(target=_warm_up_validation, name="lscb-validation-warm-up", daemon=True).start()
-        yield
+            if getattr(service, "validators", 0):
+                service.start()  # type: ignore[attr-defined]  # its validator processes warm themselves up
+            else:
+                threading.Thread(target=_warm_up_validation, name="lscb-validation-warm-up", daemon=True).start()
+        try:
+            yield
+        finally:
+            close = getattr(service, "close", None)
+            if close is not None:
+                close()
 
     app = FastAPI(title="LSCB returns portal", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -517,14 +526,19 @@ def create_app(
                 received.path.unlink(missing_ok=True)
             else:
                 received.path.replace(final)
-            outcome = await run_in_threadpool(
-                portal().service.submit,
-                final,
-                code,
-                submitted_by=found.user.email,
-                claimed_period=parsed.code,
-                display_name=received.filename,
-            )
+            try:
+                outcome = await run_in_threadpool(
+                    portal().service.submit,
+                    final,
+                    code,
+                    submitted_by=found.user.email,
+                    claimed_period=parsed.code,
+                    display_name=received.filename,
+                )
+            except ServiceError as problem:
+                # nothing was stored (e.g. the check stopped part-way): say so, and let them retry
+                return page(request, "period.html", 503, title="There is a problem", upload_error=str(problem),
+                            **period_context(request, found, code, parsed))
             if outcome.status != "refused" and outcome.submission_id is not None:
                 return redirect(request, f"/councils/{code}/submissions/{outcome.submission_id}",
                                 outcome=outcome.status)

@@ -9,6 +9,10 @@ there), which is what the feedback workbook is rebuilt from.
 
 from __future__ import annotations
 
+import multiprocessing
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -57,40 +61,134 @@ def _view(summary: dict[str, Any]) -> SubmissionView:
     )
 
 
+def _store_upload(
+    path: Path,
+    council_code: str,
+    *,
+    submitted_by: str,
+    claimed_period: str,
+    display_name: str,
+    engine_or_url: Engine | str,
+) -> UploadOutcome:
+    from transforms.store import StoreError, submit_file
+
+    try:
+        outcome = submit_file(
+            path,
+            council_code,
+            submitted_by=submitted_by,
+            claimed_period=claimed_period,
+            display_name=display_name,
+            engine_or_url=engine_or_url,
+        )
+    except StoreError as error:
+        raise ServiceError(str(error)) from None
+    return UploadOutcome(
+        status=outcome.status,
+        message=outcome.message,
+        submission_id=outcome.submission_id,
+        council_code=outcome.council_code,
+        period=outcome.period,
+        version=outcome.version,
+        late=bool(outcome.late),
+        errors=outcome.errors,
+        queries=outcome.queries,
+    )
+
+
+def _warm_validator() -> None:
+    """A validator process's start: die with the web process (never an orphan holding memory,
+    even when the web process is killed), and build the validator (GX context and suite) now."""
+    _die_with_parent()
+    from transforms.validate import warm_up
+
+    warm_up()
+
+
+def _die_with_parent() -> None:
+    import ctypes
+    import os
+    import signal
+
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG (Linux)
+    except (OSError, AttributeError):
+        return  # not Linux: shutdown() still stops the pool when the server stops normally
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def _ready() -> bool:
+    return True
+
+
 class StoreService:
-    def __init__(self, engine: Engine, upload_dir: Path | None = None) -> None:
+    """The portal's service over the store.
+
+    `validators`: how many separate processes check and store uploads (0: the web process does
+    it in a thread). Checking a return is CPU work under the GIL; in threads, a busy web process
+    keeps accepting uploads and runs them side by side on one core while other cores idle. A
+    pool of processes (about one per core) spreads the work, and the web process stays free to
+    answer pages. Each validator process builds the validator once when it starts.
+    """
+
+    def __init__(self, engine: Engine, upload_dir: Path | None = None, *, validators: int = 0) -> None:
         from lscb.config import data_dir
 
         self.engine = engine
         self.upload_dir = upload_dir or data_dir() / "uploads"
+        self.validators = max(0, validators)
+        self._pool: ProcessPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
+
+    # ---- validator processes
+
+    def _executor(self) -> ProcessPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(
+                    max_workers=self.validators,
+                    # spawn, not fork: the web process has threads (event loop, thread pool)
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_warm_validator,
+                )
+            return self._pool
+
+    def start(self) -> None:
+        """Start the validator processes now (each builds the validator), not at the first upload."""
+        if self.validators:
+            pool = self._executor()
+            for _ in range(self.validators):
+                pool.submit(_ready)
+
+    def close(self) -> None:
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def submit(
         self, path: Path, council_code: str, *, submitted_by: str, claimed_period: str, display_name: str
     ) -> UploadOutcome:
-        from transforms.store import StoreError, submit_file
-
+        if not self.validators:
+            return _store_upload(path, council_code, submitted_by=submitted_by, claimed_period=claimed_period,
+                                 display_name=display_name, engine_or_url=self.engine)
+        url = self.engine.url.render_as_string(hide_password=False)
         try:
-            outcome = submit_file(
-                path,
-                council_code,
-                submitted_by=submitted_by,
-                claimed_period=claimed_period,
-                display_name=display_name,
-                engine_or_url=self.engine,
+            future = self._executor().submit(
+                _store_upload, path, council_code, submitted_by=submitted_by, claimed_period=claimed_period,
+                display_name=display_name, engine_or_url=url,
             )
-        except StoreError as error:
-            raise ServiceError(str(error)) from None
-        return UploadOutcome(
-            status=outcome.status,
-            message=outcome.message,
-            submission_id=outcome.submission_id,
-            council_code=outcome.council_code,
-            period=outcome.period,
-            version=outcome.version,
-            late=bool(outcome.late),
-            errors=outcome.errors,
-            queries=outcome.queries,
-        )
+            return future.result()
+        except BrokenProcessPool:
+            # a validator process died (e.g. killed for memory): its transaction rolled back, so
+            # nothing was stored; start a fresh pool and ask the council to send the file again
+            self.close()
+            raise ServiceError(
+                "The check of your file stopped before it finished, and nothing was stored. Please upload it again."
+            ) from None
 
     def list_submissions(self, council_code: str, period: str) -> list[SubmissionView]:
         from transforms.store import list_submissions

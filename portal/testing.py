@@ -128,9 +128,11 @@ def prepare_database(
     users: dict[str, tuple[str, str, str | None]] | None = None,
     *,
     database_url: str | None = None,
+    hasher: Any = None,
 ) -> dict[str, str]:
     """Migrate and seed the database (default `<data_dir>/lscb.sqlite`) and add the accounts;
-    returns role key -> email."""
+    returns role key -> email. `hasher`: an argon2 `PasswordHasher` (default: cheap parameters,
+    which the portal upgrades to its own at the first sign-in)."""
     from argon2 import PasswordHasher
 
     from portal.store_service import ensure_database
@@ -139,7 +141,7 @@ def prepare_database(
     data_dir.mkdir(parents=True, exist_ok=True)
     engine = get_engine(database_url or default_database_url(data_dir))
     ensure_database(engine)
-    accounts = Accounts(engine, hasher=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+    accounts = Accounts(engine, hasher=hasher or PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     emails = {}
     for key, (email, role, council) in (users if users is not None else USERS).items():
         if accounts.get_by_email(email) is None:
@@ -149,10 +151,12 @@ def prepare_database(
     return emails
 
 
-def server_env(data_dir: Path, database_url: str | None = None) -> dict[str, str]:
+def server_env(data_dir: Path, database_url: str | None = None, validators: int | None = None) -> dict[str, str]:
     import os
 
     env = dict(os.environ)
+    if validators is not None:
+        env["LSCB_PORTAL_VALIDATORS"] = str(validators)
     env.update(
         {
             "LSCB_DATA_DIR": str(data_dir),
@@ -169,11 +173,20 @@ class Server:
     """`uvicorn portal.app:app` in a child process on 127.0.0.1:<free port>; a context manager."""
 
     def __init__(
-        self, data_dir: Path, *, workers: int = 1, log: Path | None = None, database_url: str | None = None
+        self,
+        data_dir: Path,
+        *,
+        workers: int = 1,
+        log: Path | None = None,
+        database_url: str | None = None,
+        validators: int | None = 1,
     ) -> None:
+        """`workers`: web processes; `validators`: processes checking uploads (None: the
+        portal's default, one per core)."""
         self.data_dir = data_dir
         self.workers = workers
         self.database_url = database_url
+        self.validators = validators
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log or data_dir / "portal-server.log"
@@ -190,10 +203,11 @@ class Server:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "portal.app:app", "--host", "127.0.0.1", "--port", str(self.port),
              "--workers", str(self.workers), "--no-server-header", "--log-level", "warning"],
-            env=server_env(self.data_dir, self.database_url),
+            env=server_env(self.data_dir, self.database_url, self.validators),
             stdout=handle,
             stderr=subprocess.STDOUT,
             cwd=str(Path(__file__).resolve().parent.parent),
+            start_new_session=True,  # its own process group: stopping it stops its validator processes
         )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -209,10 +223,33 @@ class Server:
         raise RuntimeError("the portal server did not start within 120 s")
 
     def __exit__(self, *exc: object) -> None:
-        if self.process is not None and self.process.poll() is None:
+        import os
+        import signal
+
+        if self.process is None:
+            return
+        if self.process.poll() is None:
             self.process.terminate()
             try:
                 self.process.wait(timeout=20)
             except Exception:  # noqa: BLE001 - still running: kill it
                 self.process.kill()
                 self.process.wait(timeout=10)
+        try:  # whatever of its group is left (validator processes), by group, never by name
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def processes_in_group(group: int) -> list[int]:
+    """Live processes whose process group is `group` (Linux /proc), zombies excluded."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2 :].split()  # after "pid (comm) "
+        if fields[0] != "Z" and int(fields[2]) == group:
+            found.append(int(stat.parent.name))
+    return found

@@ -1,5 +1,5 @@
 """The portal under concurrent uploads (a small version of bench/portal_load.py): a real server
-with two processes on a loopback port, council users uploading at once, on SQLite and on
+(one web process, two validator processes) on a loopback port, council users uploading at once, on SQLite and on
 PostgreSQL. Every upload must be answered and stored exactly once, with all its child rows."""
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ def test_concurrent_uploads_are_stored_exactly_once(
     returns: tuple[dict[str, Path], dict[str, int]], database_url: str, tmp_path: Path
 ) -> None:
     files, children = returns
-    result = run_load(files, PERIOD, tmp_path / "data", children=children, concurrency=6, workers=2, spread=3,
-                      database_url=database_url, max_seconds=300)
+    result = run_load(files, PERIOD, tmp_path / "data", children=children, concurrency=6, workers=1, validators=2,
+                      spread=3, database_url=database_url, max_seconds=300)
     summary = result.summary()
     assert summary["failures"] == []
     assert len(result.succeeded) == COUNCILS
@@ -43,6 +43,7 @@ def test_concurrent_uploads_are_stored_exactly_once(
     assert result.child_rows == children
     assert result.exactly_once
     assert summary["p95_s"] is not None and summary["p95_s"] > 0
+    assert result.left_running == []  # the web process and its validator processes all stopped
 
 
 def test_the_checks_can_fail(returns: tuple[dict[str, Path], dict[str, int]]) -> None:

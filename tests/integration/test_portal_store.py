@@ -254,3 +254,56 @@ def test_analyst_outputs_are_served_read_only_from_the_compile_dir(rig: Rig, tmp
         response = analyst.get(f"/national/outputs/{sneaky}")
         assert response.status_code == 404 and "not an output" not in response.text, sneaky
     assert analyst.post(f"/national/outputs/{PERIOD}/league_tables.csv").status_code == 405
+
+
+def test_validator_processes_store_uploads_and_survive_a_killed_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Uploads checked in separate validator processes (the server's default) are stored exactly
+    as in-process ones; a validator killed mid-store stores nothing, the officer is told to upload
+    again, and the next upload works (a fresh pool)."""
+    import os
+    import signal
+    import time
+
+    from portal.services import ServiceError
+    from portal.store_service import StoreService, ensure_database
+    from transforms.store import list_submissions
+    from transforms.store.engine import get_engine
+    from transforms.store.submit import PAUSE_AFTER_ENV, PAUSE_MARKER_ENV
+
+    monkeypatch.setenv("LSCB_DEMO", "1")
+    url = f"sqlite:///{tmp_path / 'lscb.sqlite'}"
+    engine = get_engine(url)
+    ensure_database(engine)
+    service = StoreService(engine, tmp_path / "uploads", validators=1)
+    sys.path.insert(0, str(PROJECT_ROOT / "tests"))
+    from builders import children_rows, sample_about, sample_activity, sample_strategy, write_xlsx_return
+
+    big = write_xlsx_return(tmp_path / "big.xlsx", sample_about(), sample_strategy(),
+                            sample_activity(children_newly_identified=1200, children_open_at_end=1200),
+                            children_rows(1200))
+    marker = tmp_path / "paused.pid"
+    monkeypatch.setenv(PAUSE_AFTER_ENV, "1000")  # the validator process pauses after 1,000 child rows
+    monkeypatch.setenv(PAUSE_MARKER_ENV, str(marker))
+    try:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1) as caller:
+            pending = caller.submit(service.submit, big, COUNCIL_A, submitted_by="a@b.gov.uk",
+                                    claimed_period=PERIOD, display_name="big.xlsx")
+            deadline = time.monotonic() + 120
+            while not marker.exists() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert marker.exists(), "the validator process never reached the pause"
+            os.kill(int(marker.read_text()), signal.SIGKILL)
+            with pytest.raises(ServiceError, match="nothing was stored"):
+                pending.result(timeout=60)
+        assert list_submissions(COUNCIL_A, PERIOD, engine_or_url=engine) == []
+        monkeypatch.delenv(PAUSE_AFTER_ENV)
+        outcome = service.submit(write_return(tmp_path / "ok.xlsx"), COUNCIL_A, submitted_by="a@b.gov.uk",
+                                 claimed_period=PERIOD, display_name="ok.xlsx")
+        assert outcome.status in ("accepted", "signed_off") and outcome.version == 1
+        assert [s["version"] for s in list_submissions(COUNCIL_A, PERIOD, engine_or_url=engine)] == [1]
+    finally:
+        service.close()
