@@ -234,12 +234,18 @@ def _type_field(  # noqa: PLR0917
 
 def typed_object(series: pd.Series, f: Field) -> pd.Series:
     """A typed column as Python objects: date, int, str or None (what storage consumes)."""
+    missing = series.isna().to_numpy()
     if f.type == "date":
-        values = [v.date() if not pd.isna(v) else None for v in series]
+        values = pd.to_datetime(series).dt.date.to_numpy(dtype=object).copy()  # NaT replaced below
     elif f.type == "integer":
-        values = [int(v) if not pd.isna(v) else None for v in series]
+        try:
+            with np.errstate(invalid="ignore"):  # numpy warns on the NaN it casts before pandas masks it
+                values = series.astype("Int64").to_numpy(dtype=object).copy()  # Python ints, pd.NA for blanks
+        except (TypeError, ValueError, OverflowError):  # beyond 64 bits: Python's own ints
+            values = np.array([None if pd.isna(v) else int(v) for v in series], dtype=object)
     else:
-        values = [None if v is None or (isinstance(v, float) and np.isnan(v)) else v for v in series]
+        values = series.to_numpy(dtype=object).copy()
+    values[missing] = None
     return pd.Series(values, index=series.index, dtype=object)
 
 
