@@ -81,14 +81,16 @@ def _as_object(series: pd.Series) -> pd.Series:
     return out.where(out.notna(), None)
 
 
-def given_text(raw: pd.Series) -> pd.Series:
-    """Trimmed text for a column of raw values (object dtype, None for blanks)."""
-    kind = pd.api.types.infer_dtype(raw, skipna=True)
+def given_text(raw: pd.Series, kind: str | None = None) -> pd.Series:
+    """Trimmed text for a column of raw values (object dtype, None for blanks); `kind`: the
+    column's `infer_dtype`, when the caller has it."""
+    kind = kind or pd.api.types.infer_dtype(raw, skipna=True)
     if kind == "empty":
         return pd.Series([None] * len(raw), index=raw.index, dtype=object)
-    if kind == "string":
-        text = raw.astype(object).str.strip()
-        return _as_object(text.where(text != "", None))
+    if kind == "string":  # text and blanks only: trim in one pass (pandas' .str is ~2x slower)
+        values = raw.to_numpy(dtype=object)
+        trimmed = [(v.strip() or None) if isinstance(v, str) else None for v in values]
+        return pd.Series(trimmed, index=raw.index, dtype=object)
     if kind == "integer":
         return _as_object(raw.astype(object).map(str, na_action="ignore"))
     if kind == "floating":
@@ -179,15 +181,22 @@ def type_sheet(  # noqa: PLR0917
     numbers: dict[str, pd.Series] = {}
     date_failures: dict[str, pd.Series] = {}
     for f in spec.fields:
+        kind = None
         if f.name in raw.columns:
-            text = given_text(raw[f.name])
+            kind = pd.api.types.infer_dtype(raw[f.name], skipna=True)
+            text = given_text(raw[f.name], kind)
         else:
             text = pd.Series([None] * len(index), index=index, dtype=object)
         if f.type in ("upn", "nhs_number"):
             text = normalise_identifiers(text)
         given[f.name] = text
         present_mask = text.notna()
-        ok, value = _type_field(standard, f, text, present_mask, gss_codes, numbers)
+        if f.type == "date" and kind in ("date", "datetime"):
+            # real spreadsheet dates (every value): the date itself, without a trip through text
+            value = pd.to_datetime(raw[f.name], errors="coerce").dt.normalize().astype("datetime64[us]")
+            ok = value.notna()
+        else:
+            ok, value = _type_field(standard, f, text, present_mask, gss_codes, numbers)
         if f.type == "date":
             date_failures[f.name] = present_mask & ~ok
         valid[f.name] = ok
