@@ -116,18 +116,28 @@ def connection_to_sqlalchemy_url(connection: Any) -> str:
     return str(connection.get_uri())
 
 
+def _variable(name: str) -> Any:
+    """An Airflow Variable (the secrets backend first), or None outside a task context (CLI use)
+    or when it is not set."""
+    try:
+        from airflow.sdk import Variable
+
+        return Variable.get(name, default=None)
+    except Exception as error:
+        if type(error).__name__ not in ("RuntimeError", "AirflowRuntimeError", "ImportError"):
+            raise
+        return None
+
+
+def _param_or_variable(params: Mapping[str, Any] | None, key: str, variable: str) -> Any:
+    return (params or {}).get(key) or _variable(variable) or None
+
+
 def load_pseudonymisation_key() -> None:
     """Put the key from Airflow's Variable (secrets backend first) where `lscb.config` reads it,
     then check a key is available: raises `lscb.cli.UserError` when there is none (a production
     run never starts without it). Never logs the key."""
-    try:
-        from airflow.sdk import Variable
-
-        value = Variable.get(KEY_VARIABLE, default=None)
-    except Exception as error:  # no task context (CLI use)
-        if type(error).__name__ not in ("RuntimeError", "AirflowRuntimeError", "ImportError"):
-            raise
-        value = None
+    value = _variable(KEY_VARIABLE)
     if value:
         os.environ["LSCB_PSEUDONYMISATION_KEY"] = str(value)
     from lscb.config import pseudonymisation_key
@@ -139,16 +149,7 @@ def location(kind: str, params: Mapping[str, Any] | None = None) -> Any:
     """Where the inbox / archive / quarantine / outputs are for this run: a param of the same
     name, else the Airflow Variable, else `<data dir>/<kind>`. URLs become ObjectStoragePath
     (credentials from the Airflow connection named in the URL); local paths stay strings."""
-    value = (params or {}).get(kind) or None
-    if not value:
-        try:
-            from airflow.sdk import Variable
-
-            value = Variable.get(LOCATION_VARIABLES[kind], default=None)
-        except Exception as error:
-            if type(error).__name__ not in ("RuntimeError", "AirflowRuntimeError", "ImportError"):
-                raise
-            value = None
+    value = _param_or_variable(params, kind, LOCATION_VARIABLES[kind])
     if not value:
         from lscb.config import data_dir
 
@@ -262,16 +263,7 @@ def test_dag(dag_id: str, conf: Mapping[str, Any]) -> dict[str, Any]:
 
 def annual_location(params: Mapping[str, Any] | None = None) -> str:
     """Where annual reports go: param `outputs`, else Variable `lscb_annual`, else <data dir>/annual."""
-    value = (params or {}).get("outputs") or None
-    if not value:
-        try:
-            from airflow.sdk import Variable
-
-            value = Variable.get("lscb_annual", default=None)
-        except Exception as error:
-            if type(error).__name__ not in ("RuntimeError", "AirflowRuntimeError", "ImportError"):
-                raise
-            value = None
+    value = _param_or_variable(params, "outputs", "lscb_annual")
     if not value:
         from lscb.config import data_dir
 
@@ -290,14 +282,5 @@ def worker_hostname() -> str:
 def population_csv(params: Mapping[str, Any] | None = None) -> Path | None:
     """The 0-17 population file for rates per 10,000: param `population_csv`, else Variable
     `lscb_population_csv`, else none (rates are then shown as not available)."""
-    value = (params or {}).get("population_csv") or None
-    if not value:
-        try:
-            from airflow.sdk import Variable
-
-            value = Variable.get("lscb_population_csv", default=None)
-        except Exception as error:
-            if type(error).__name__ not in ("RuntimeError", "AirflowRuntimeError", "ImportError"):
-                raise
-            value = None
+    value = _param_or_variable(params, "population_csv", "lscb_population_csv")
     return Path(str(value)).expanduser().resolve() if value else None
