@@ -32,8 +32,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
+T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
 COUNCIL = "E08000025"  # Birmingham: the largest council
 PERIOD = "2025-Q1"
@@ -65,11 +68,11 @@ def _raw_read(path: Path) -> int:
     return cells
 
 
-def _timed(action: object) -> tuple[list[float], object]:
-    timings, result = [], None
+def _timed(action: Callable[[], T]) -> tuple[list[float], T]:
+    timings = []
     for _ in range(RUNS):
         started = time.perf_counter()
-        result = action()  # type: ignore[operator]
+        result = action()
         timings.append(time.perf_counter() - started)
     return timings, result
 
@@ -90,9 +93,9 @@ def measure(children: int, error_rate: float, seed: int) -> dict[str, object]:
         size_mb = path.stat().st_size / 1_048_576
         raw, cells = _timed(lambda: _raw_read(path))
         read, ret = _timed(lambda: read_return(path))
-        check, result = _timed(lambda: validate_return(ret, claimed_council=COUNCIL))  # type: ignore[arg-type]
+        check, result = _timed(lambda: validate_return(ret, claimed_council=COUNCIL))
         totals = [r + c for r, c in zip(read, check, strict=True)]
-    findings = len(result.findings)  # type: ignore[attr-defined]
+    findings = len(result.findings)
     return {
         "children": children,
         "file_mb": round(size_mb, 2),

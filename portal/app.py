@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import hmac
-import logging
 import os
 import secrets
 import tempfile
-import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -92,16 +90,6 @@ def _build_default(app: FastAPI) -> Portal:
     return Portal(settings, accounts, StoreService(engine, settings.upload_dir, validators=settings.validators))
 
 
-def _warm_up_validation() -> None:
-    """Import and build the validator now; a failure here only means the first upload pays."""
-    try:
-        from transforms.validate import warm_up
-
-        warm_up()
-    except Exception:  # noqa: BLE001 - never take the server down for a warm-up
-        logging.getLogger(__name__).exception("validation warm-up failed; the first upload will build it")
-
-
 def create_app(
     service: PortalService | None = None,
     accounts: Accounts | None = None,
@@ -111,16 +99,11 @@ def create_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         service = portal().service
         if portal().settings.warm_up_validation:
-            if getattr(service, "validators", 0):
-                service.start()  # type: ignore[attr-defined]  # its validator processes warm themselves up
-            else:
-                threading.Thread(target=_warm_up_validation, name="lscb-validation-warm-up", daemon=True).start()
+            service.start()
         try:
             yield
         finally:
-            close = getattr(service, "close", None)
-            if close is not None:
-                close()
+            service.close()
 
     app = FastAPI(title="LSCB returns portal", docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     templates = Jinja2Templates(directory=str(HERE / "templates"))

@@ -111,6 +111,14 @@ class TrackerRow:
 
 
 class PortalService(Protocol):
+    def start(self) -> None:
+        """Get ready for uploads when the server starts (e.g. build the validator)."""
+        ...
+
+    def close(self) -> None:
+        """Release what `start` or uploads took (processes, pools) when the server stops."""
+        ...
+
     def submit(
         self, path: Path, council_code: str, *, submitted_by: str, claimed_period: str, display_name: str
     ) -> UploadOutcome: ...
@@ -197,6 +205,12 @@ class FakeService:
     audit_log: list[dict[str, Any]] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
     def submit(
         self, path: Path, council_code: str, *, submitted_by: str, claimed_period: str, display_name: str

@@ -75,10 +75,10 @@ class Settings:
         default_factory=lambda: Path(os.environ.get("LSCB_COMPILE_DIR", "").strip() or data_dir() / "compile")
     )
     cookie_name: str = "lscb_session"
-    # build the validator (GX context and suite, ~10 s) in the background when the server
-    # starts, so the first council to upload does not wait for it; LSCB_PORTAL_WARM_UP=0 skips
     # processes that check and store uploads (see StoreService); 0 = in the web process's threads
     validators: int = field(default_factory=lambda: _int_env("LSCB_PORTAL_VALIDATORS", os.cpu_count() or 1))
+    # build the validator (GX context and suite, seconds) when the server starts, so the first
+    # council to upload does not wait for it; LSCB_PORTAL_WARM_UP=0 skips
     warm_up_validation: bool = field(
         default_factory=lambda: os.environ.get("LSCB_PORTAL_WARM_UP", "1").strip() != "0"
     )

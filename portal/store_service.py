@@ -9,6 +9,7 @@ there), which is what the feedback workbook is rebuilt from.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import threading
 from concurrent.futures import ProcessPoolExecutor
@@ -124,6 +125,16 @@ def _ready() -> bool:
     return True
 
 
+def _warm_up_here() -> None:
+    """The validator built in this process; a failure only means the first upload pays."""
+    try:
+        from transforms.validate import warm_up
+
+        warm_up()
+    except Exception:  # noqa: BLE001 - never take the server down for a warm-up
+        logging.getLogger(__name__).exception("validation warm-up failed; the first upload will build it")
+
+
 class StoreService:
     """The portal's service over the store.
 
@@ -157,11 +168,14 @@ class StoreService:
             return self._pool
 
     def start(self) -> None:
-        """Start the validator processes now (each builds the validator), not at the first upload."""
+        """Build the validator now, not at the first upload: start the validator processes (each
+        builds its own), or, without them, build it in a background thread of this process."""
         if self.validators:
             pool = self._executor()
             for _ in range(self.validators):
                 pool.submit(_ready)
+        else:
+            threading.Thread(target=_warm_up_here, name="lscb-validation-warm-up", daemon=True).start()
 
     def close(self) -> None:
         with self._pool_lock:

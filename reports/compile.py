@@ -200,7 +200,12 @@ def ees_tables(tables: CompileTables, register: Register | None = None) -> dict[
 
 # Lists of findings, not statistics: a child id a finding does not have (the child never
 # appeared in the other council) is left blank, not marked `x`, so it cannot be read as an id.
-FINDING_LISTS = ("council_findings", "cross_council_findings")
+FINDING_LISTS = ("council_findings", "cross_council_findings", "findings")
+
+
+def missing_marker(table: str) -> str:
+    """What an absent value is written as in this table: `x` (not available) in statistics."""
+    return "" if table in FINDING_LISTS else "x"
 
 
 def for_output(frame: pd.DataFrame, *, missing: str = "x") -> pd.DataFrame:
@@ -208,17 +213,13 @@ def for_output(frame: pd.DataFrame, *, missing: str = "x") -> pd.DataFrame:
     made when writing)."""
     out = frame.astype(object).copy()
     for column in out.columns:
-        out[column] = [missing if _blank(v) else _cell(v) for v in out[column]]
+        out[column] = [_cell(v, missing) for v in out[column]]
     return out
 
 
-def _blank(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and pd.isna(value))
-
-
-def _cell(value: Any) -> Any:
+def _cell(value: Any, missing: str = "x") -> Any:
     if value is None or (isinstance(value, float) and pd.isna(value)):
-        return "x"
+        return missing
     if isinstance(value, bool):
         return "Y" if value else "N"
     if hasattr(value, "item") and not isinstance(value, str):
@@ -252,7 +253,7 @@ def write_xlsx(sheets: dict[str, pd.DataFrame], path: Path, *, notes: dict[str, 
         sheet.column_dimensions["A"].width = 120
     for name, frame in sheets.items():
         sheet = workbook.create_sheet(name[:31])
-        out = for_output(frame, missing="" if name in (*FINDING_LISTS, "findings") else "x")
+        out = for_output(frame, missing=missing_marker(name))
         sheet.append(list(out.columns))
         for row in out.itertuples(index=False):
             sheet.append(list(row))
@@ -296,7 +297,7 @@ def write_compile(tables: CompileTables, out_dir: Path, *, population_given: boo
     ees = ees_tables(tables, register)
     paths: dict[str, str] = {}
     for name, frame in ees.items():
-        paths[name] = str(write_csv(frame, out_dir / f"{name}.csv", missing="" if name in FINDING_LISTS else "x"))
+        paths[name] = str(write_csv(frame, out_dir / f"{name}.csv", missing=missing_marker(name)))
     paths["xlsx"] = str(
         write_xlsx(
             {k: v for k, v in ees.items() if k != "cross_council_findings"}

@@ -81,29 +81,22 @@ def run(args: argparse.Namespace) -> int:
 def _refused(reason: str, as_json: bool) -> int:
     line = " ".join(reason.split())
     if as_json:
-        payload: dict[str, Any] = {
-            "status": "refused",
-            "council_code": None,
-            "period": None,
-            "errors": 0,
-            "queries": 0,
-            "findings": [],
-            "reason": line,
-        }
+        payload = {**_payload("refused", None, None, 0, 0, []), "reason": line}
         print(json.dumps(payload, indent=2, ensure_ascii=False))
     print(f"lscb validate: refused: {line}", file=sys.stderr)
     return 2
 
 
 def _as_json(result: Any) -> dict[str, Any]:
-    return {
-        "status": result.status,
-        "council_code": result.council_code,
-        "period": result.period,
-        "errors": result.errors,
-        "queries": result.queries,
-        "findings": [f.to_json() for f in result.findings],  # rule, severity, sheet, cell, field, id, message
-    }
+    findings = [f.to_json() for f in result.findings]  # rule, severity, sheet, cell, field, id, message
+    return _payload(result.status, result.council_code, result.period, result.errors, result.queries, findings)
+
+
+def _payload(  # noqa: PLR0917 - the JSON's fields, in its order
+    status: str, council_code: str | None, period: str | None, errors: int, queries: int, findings: list[Any]
+) -> dict[str, Any]:
+    return {"status": status, "council_code": council_code, "period": period, "errors": errors,
+            "queries": queries, "findings": findings}
 
 
 def _plural(count: int, word: str) -> str:

@@ -584,8 +584,6 @@ def _insert_children(connection: Connection, submission_id: int, children: list[
 
 
 def _copy_children(connection: Connection, submission_id: int, rows: list[dict[str, Any]]) -> None:
-    if not rows:
-        return
     # COPY bypasses SQLAlchemy's statement log; say what was written (never the values)
     _log.info("COPY child_records: %d row(s) for submission %d", len(rows), submission_id)
     names = [c.name for c in child_records.columns if c.name != "id"]
@@ -653,7 +651,7 @@ def child_rows(children: pd.DataFrame, secret: bytes, council_code: str, period:
         values = safe[name].tolist()
         # most values are already plain (str, int, date, None): clean only the others
         columns.append(
-            [v if type(v) in _PLAIN and type(v) is not datetime else clean_value(v) for v in values]
+            [v if type(v) in _PLAIN else clean_value(v) for v in values]  # exact types: datetime is cleaned
         )
     rows: list[dict[str, Any]] = []
     for position, excel_row in enumerate(safe.index.tolist()):

@@ -140,6 +140,10 @@ def generate(options: SynthOptions) -> SynthResult:
     missing: list[dict[str, str]] = []
     received: dict[tuple[str, int], tuple[datetime, bool]] = {}
     kinds: dict[tuple[str, int], list[str]] = {}
+
+    def applicable(key: tuple[str, int], kind: Kind) -> bool:
+        return kind.can_apply(expected[key[1]][key[0]], periods[key[1]], register)
+
     for i, period in enumerate(periods):
         here = set()
         for lineage in sorted(expected[i]):
@@ -149,13 +153,8 @@ def generate(options: SynthOptions) -> SynthResult:
             here.add(lineage)
             late = rng.random() < options.late_rate
             received[(lineage, i)] = (_received_at(rng, period, late), late)
-            kinds[(lineage, i)] = choose_kinds(
-                rng, options.error_rate, functools.partial(_can_apply, expected[i][lineage], period, register)
-            )
+            kinds[(lineage, i)] = choose_kinds(rng, options.error_rate, functools.partial(applicable, (lineage, i)))
         present.append(here)
-
-    def applicable(key: tuple[str, int], kind: Kind) -> bool:
-        return kind.can_apply(expected[key[1]][key[0]], periods[key[1]], register)
 
     if options.error_rate > 0:
         # a separate stream, so covering rare kinds never shifts the rest of the world
@@ -274,10 +273,6 @@ def generate(options: SynthOptions) -> SynthResult:
 
 def register_expected_all(register: Any, periods: list[Period]) -> list[list[Council]]:
     return [register.expected(p) for p in periods]
-
-
-def _can_apply(council: Council, period: Period, register: Any, kind: Kind) -> bool:
-    return kind.can_apply(council, period, register)
 
 
 def _rule_of(kind: str) -> str:

@@ -122,16 +122,13 @@ def parse_dates(given: pd.Series) -> pd.Series:
     present = text.notna()
     if not present.any():
         return out
-    dated = text.where(present, "").str.fullmatch(f"(?:{ISO_DATE}|{UK_DATE}){MIDNIGHT}").astype(bool)
-    if (present & ~dated).all():
-        return out
-    text = text.where(~(present & dated), text.str.replace(f"{MIDNIGHT}$", "", regex=True))
-    iso = present & dated & text.where(present, "").str.fullmatch(ISO_DATE).astype(bool)
-    uk = present & dated & text.where(present, "").str.fullmatch(UK_DATE).astype(bool)
+    bare = text.where(present, "").str.replace(f"{MIDNIGHT}$", "", regex=True)
+    iso = present & bare.str.fullmatch(ISO_DATE).astype(bool)
+    uk = present & bare.str.fullmatch(UK_DATE).astype(bool)
     if iso.any():
-        out[iso] = pd.to_datetime(text[iso], format="%Y-%m-%d", errors="coerce").astype("datetime64[us]")
+        out[iso] = pd.to_datetime(bare[iso], format="%Y-%m-%d", errors="coerce").astype("datetime64[us]")
     if uk.any():
-        out[uk] = pd.to_datetime(text[uk], format="%d/%m/%Y", errors="coerce").astype("datetime64[us]")
+        out[uk] = pd.to_datetime(bare[uk], format="%d/%m/%Y", errors="coerce").astype("datetime64[us]")
     return out
 
 
