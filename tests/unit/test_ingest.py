@@ -305,3 +305,35 @@ def test_unusually_written_sheet_is_scanned_carefully_and_read_the_same(tmp_path
     odd = rewrite_zip(path, tmp_path / "odd.xlsx", change={part: unusual})
     assert b"<c  r = " in zipfile.ZipFile(odd).read(part)
     pd.testing.assert_frame_equal(read_return(odd).table("Children").frame, read_return(path).table("Children").frame)
+
+
+@pytest.mark.parametrize(
+    ("cells", "unusual"),
+    [
+        (b'<c r="A2" t="s"><v>1</v></c><c r="FZ99999"><v>1</v></c>', False),
+        (b'<c r="GR200001"><v>1</v></c>', False),  # the last column and row the limits allow
+        (b'<c r="GS2"><v>1</v></c>', True),  # column 201
+        (b'<c r="A200002"><v>1</v></c>', True),  # row 200,002
+        (b'<c r="XFD1048576"><v>1</v></c>', True),
+        (b'<c r="A0"><v>1</v></c>', True),
+        (b'<c r="a2"><v>1</v></c>', True),
+        (b'<c t="s" r="A2"><v>1</v></c>', True),  # r= not first: the careful scan reads it
+        (b"<c><v>1</v></c>", True),
+        (b'<x:c r="A2"><x:v>1</x:v></x:c>', True),
+        (b'<c r="A2"><f>1+1</f><v>2</v></c>', True),
+    ],
+)
+def test_fast_scan_hands_over_every_cell_it_does_not_judge(cells: bytes, unusual: bool) -> None:
+    from transforms.ingest.scan import SheetLimits, _FastChecks
+
+    checks = _FastChecks(SheetLimits("Children", max_rows=200_001, max_columns=200))
+    assert checks.unusual(b'<row r="2">' + cells + b"</row>") is unusual
+
+
+def test_fast_scan_of_a_small_sheet_tests_references_exactly() -> None:
+    from transforms.ingest.scan import SheetLimits, _FastChecks
+
+    checks = _FastChecks(SheetLimits("About", max_rows=101, max_columns=26))
+    assert checks.unusual(b'<row r="2"><c r="B2"><v>1</v></c></row>') is False
+    assert checks.unusual(b'<row r="2"><c r="B150"><v>1</v></c></row>') is True  # the quick pattern allows it
+    assert checks.unusual(b'<row r="2"><c r="AA2"><v>1</v></c></row>') is True

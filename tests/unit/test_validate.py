@@ -267,6 +267,36 @@ def test_gx_and_pandas_give_the_same_findings(setting: str, monkeypatch: pytest.
     assert validate_return(build(_many_mistakes()), today=TODAY).findings == reference
 
 
+def test_dates_beyond_the_nanosecond_range_give_the_same_findings_through_gx(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GX gets nanosecond dates where all fit (1677-2262); a typo like 3025 must not break that
+    data = baseline()
+    data.child("C001").update(closed_on=datetime(3025, 5, 1), closure_reason="RISK_REDUCED")
+    data.child("C002").update(identified_on=datetime(1500, 1, 1))
+    monkeypatch.setenv(GX_GROUPS_ENV, "none")
+    reference = findings(validate_return(build(data), today=TODAY))
+    assert ("CHD-14", "Children!X2") in reference  # closed after the period
+    assert any(rule == "CHD-10" for rule, _ in reference)  # identified before birth
+    monkeypatch.setenv(GX_GROUPS_ENV, "all")
+    assert findings(validate_return(build(data), today=TODAY)) == reference
+
+
+def test_gx_frames_hold_only_the_columns_the_suite_reads() -> None:
+    from transforms.validate import suite
+    from transforms.validate.engine import _sheet_values, gss_codes
+
+    ret = build(baseline())
+    children = _sheet_values(STANDARD, STANDARD.sheet("Children"), ret)
+    frame = suite.wide_frame(STANDARD, "table", [children])
+    table = [p for p in suite.plan(STANDARD, gss_codes()) if p.group == "table"]
+    read = {column for planned in table for check in planned.checks for column in check.columns_used}
+    assert set(frame.columns) == read
+    assert len(frame.columns) < 3 * len(STANDARD.sheet("Children").fields) / 2
+    assert str(frame["closed_on__v"].dtype) == "datetime64[ns]"
+    for planned in suite.plan(STANDARD, gss_codes()):
+        if planned.group == "table" and planned.condition:
+            frame.eval(planned.condition, parser="pandas", engine="python")  # every column it names is there
+
+
 def test_gx_writes_nothing_to_stderr(monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv(GX_GROUPS_ENV, "all")
     validate_return(build(_many_mistakes()), today=TODAY)

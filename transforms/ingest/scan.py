@@ -154,6 +154,11 @@ def letters_greater_than(number: int) -> str:
     return "(?:" + "|".join(alternatives) + r")(?![A-Za-z])"
 
 
+QUICK_COLUMNS = 182  # FZ
+QUICK_ROWS = 99_999
+_QUICK_CELLS = re.compile(rb'<c(?! r="[A-F]?[A-Z][1-9][0-9]{0,4}")[\s/>]')
+
+
 class _FastChecks:
     """Single-pass checks for sheets written the usual way (Excel, openpyxl, LibreOffice):
     unprefixed tags, `r="..."` written first in every cell and row. Each is a regex with a
@@ -164,19 +169,26 @@ class _FastChecks:
         row_over = greater_than(limits.max_rows)
         column_over = letters_greater_than(limits.max_columns)
         good_row = rf'(?!{row_over})[1-9]\d{{0,6}}"'
+        good_cell = rf'(?!{column_over})[A-Z]{{1,3}}{good_row}'
         self.patterns = [
             re.compile(rb"<f[\s/>]"),  # a formula (the careful scan names its cell)
-            re.compile(rb'<c(?! r=")[\s/>]'),  # a cell without r="..." first
-            re.compile(rb'<c r="(?![A-Z]{1,3}[1-9]\d{0,6}")'),  # an oddly written cell reference
-            re.compile(rf'<c r="{column_over}'.encode()),
-            re.compile(rf'<c r="[A-Z]{{1,3}}{row_over}'.encode()),
             re.compile(rf'<row(?:(?! r=")[\s/>]| r="(?!{good_row}))'.encode()),
-            re.compile(rb"<[A-Za-z_][\w.\-]*:(?:c|row|f|sheetData|is|v)[\s/>]"),  # namespace prefixes
+            # a namespace prefix on a sheet-data tag (`<x:c`): looked for from the rare `:` (a
+            # text holding ":v " only sends the sheet to the careful scan)
+            re.compile(rb":(?:c|row|f|sheetData|is|v)[\s/>]"),
             re.compile(rb"r(?:\s+=|=\s|=')"),  # an r attribute written unusually
         ]
+        # a cell without r="..." first, or whose reference is oddly written or beyond the limits
+        self.cells = re.compile(rf'<c(?:(?! r=")[\s/>]| r="(?!{good_cell}))'.encode())
+        # where the limits allow column FZ and row 99,999, a plain pattern for any reference
+        # beyond those looks first (twice as fast); only a sheet it finds gets the exact test
+        roomy = limits.max_columns >= QUICK_COLUMNS and limits.max_rows >= QUICK_ROWS
+        self.cells_quick = _QUICK_CELLS if roomy else self.cells
 
     def unusual(self, data: bytes) -> bool:
         if any(pattern.search(data) for pattern in self.patterns):
+            return True
+        if self.cells_quick.search(data) and self.cells.search(data):
             return True
         # every r="..." opens a cell or a row (no cell carries a second reference)
         return data.count(b' r="') != data.count(b'<c r="') + data.count(b'<row r="')

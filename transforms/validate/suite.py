@@ -19,7 +19,8 @@ Three frames are validated, so GX runs three times per return:
 - `table`: the Children columns the conditional rules read, one row per child (Excel row index).
 - `keyvalue`: one row with the About, Strategy and Activity columns the conditional rules read.
 Wide columns: `<field>` the given text, `<field>__v` the typed value when valid, `<field>__ok`
-validity (key/value columns are prefixed `<Sheet>__`).
+validity (key/value columns are prefixed `<Sheet>__`); only those some expectation reads, since
+GX's cost per expectation grows with the width of the frame (it hashes and copies every column).
 
 GX is imported lazily, and its context is created once per process and cached. Each run asks
 for BOOLEAN_ONLY over the whole suite first, and for unexpected indexes (COMPLETE) only for the
@@ -58,6 +59,7 @@ class Check:
     condition: str | None = None
     needs_period: bool = False
     fields_used: tuple[str, ...] = ()  # every field the expectation reads
+    columns_used: tuple[str, ...] = ()  # every frame column it reads (target, column_B, condition)
 
     @property
     def kwargs(self) -> dict[str, Any]:
@@ -124,7 +126,8 @@ def column(sheet: Sheet, name: str, suffix: str = "") -> str:
 
 def _field_checks(standard: Standard, rule: Rule, sheet: Sheet, f: Field, gss_codes: frozenset[str]) -> Iterator[Check]:
     def make(kind: Kind, col: str, **args: Any) -> Check:
-        return Check(rule.id, sheet.name, f.name, kind, col, tuple(args.items()), fields_used=(f.name,))
+        return Check(rule.id, sheet.name, f.name, kind, col, tuple(args.items()), fields_used=(f.name,),
+                     columns_used=(col,))
 
     given = column(sheet, f.name)
     match rule.id:
@@ -149,15 +152,18 @@ FIELD_RULES = frozenset(
 )
 
 
-def _resolve(sheet: Sheet, text: str) -> tuple[str, tuple[str, ...]]:
+def _resolve(sheet: Sheet, text: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """A condition's placeholders -> frame columns; also the fields and columns it reads."""
     used: list[str] = []
+    columns: list[str] = []
 
     def sub(match: re.Match[str]) -> str:
         sheet.field(match[1])  # KeyError for a field the sheet does not have
         used.append(match[1])
-        return column(sheet, match[1], match[2] or "")
+        columns.append(column(sheet, match[1], match[2] or ""))
+        return columns[-1]
 
-    return _PLACEHOLDER.sub(sub, text), tuple(used)
+    return _PLACEHOLDER.sub(sub, text), tuple(used), tuple(columns)
 
 
 def _conditional_checks(rule: Rule, sheet: Sheet, spec: Conditional) -> Iterator[Check]:
@@ -167,9 +173,10 @@ def _conditional_checks(rule: Rule, sheet: Sheet, spec: Conditional) -> Iterator
         if spec.kind == "pair_ge":
             sheet.field(spec.left)
             sheet.field(spec.right)
+            left, right = column(sheet, spec.left, "v"), column(sheet, spec.right, "v")
             yield Check(
-                rule.id, sheet.name, target, "pair_ge", column(sheet, spec.left, "v"),
-                (("column_B", column(sheet, spec.right, "v")),), fields_used=(spec.left, spec.right),
+                rule.id, sheet.name, target, "pair_ge", left, (("column_B", right),),
+                fields_used=(spec.left, spec.right), columns_used=(left, right),
             )
             continue
         if spec.kind == "between":
@@ -178,16 +185,18 @@ def _conditional_checks(rule: Rule, sheet: Sheet, spec: Conditional) -> Iterator
                 args["min_value"] = {"$PARAMETER": spec.low}
             if spec.high:
                 args["max_value"] = {"$PARAMETER": spec.high}
+            typed = column(sheet, target, "v")
             yield Check(
-                rule.id, sheet.name, target, "between", column(sheet, target, "v"), tuple(args.items()),
-                needs_period=True, fields_used=(target,),
+                rule.id, sheet.name, target, "between", typed, tuple(args.items()),
+                needs_period=True, fields_used=(target,), columns_used=(typed,),
             )
             continue
-        condition, used = _resolve(sheet, spec.when) if spec.when else (None, ())
+        condition, used, columns = _resolve(sheet, spec.when) if spec.when else (None, (), ())
         args = {"value_set": list(spec.values)} if spec.values else {}
+        given = column(sheet, target)
         yield Check(
-            rule.id, sheet.name, target, spec.kind, column(sheet, target), tuple(args.items()),
-            condition=condition, fields_used=(target, *used),
+            rule.id, sheet.name, target, spec.kind, given, tuple(args.items()),
+            condition=condition, fields_used=(target, *used), columns_used=(given, *columns),
         )
 
 
@@ -317,22 +326,40 @@ def locate_cells(where: list[tuple[str, str, Any]], positions: list[int]) -> lis
 
 
 def wide_frame(standard: Standard, group: Group, values: list[SheetValues]) -> pd.DataFrame:
-    """The columns the group's conditional expectations read (given, typed, validity)."""
-    wanted: dict[str, set[str]] = {}
+    """The columns the group's conditional expectations read (given, typed, validity), and no
+    others: GX fingerprints the whole frame of a batch (a hash of every column) and its row
+    conditions copy every column, so each unused column costs time on every expectation.
+    Dates are nanosecond datetimes, the kind GX compares as arrays rather than value by value."""
+    wanted: set[str] = set()
     for planned in _plan_for_frames(standard):
-        if planned.group != group:
-            continue
-        for check in planned.checks:
-            wanted.setdefault(check.sheet, set()).update(check.fields_used)
+        if planned.group == group:
+            for check in planned.checks:
+                wanted.update(check.columns_used)
     columns: dict[str, pd.Series] = {}
     index = values[0].given.index
     for sv in values:
         spec = sv.spec
-        for name in sorted(wanted.get(sv.name, ())):
-            columns[column(spec, name)] = sv.given[name].set_axis(index)
-            columns[column(spec, name, "ok")] = sv.valid[name].set_axis(index)
-            columns[column(spec, name, "v")] = sv.typed[name].set_axis(index)
+        for f in spec.fields:
+            given, ok, typed = column(spec, f.name), column(spec, f.name, "ok"), column(spec, f.name, "v")
+            if given in wanted:
+                columns[given] = sv.given[f.name].set_axis(index)
+            if ok in wanted:
+                columns[ok] = sv.valid[f.name].set_axis(index)
+            if typed in wanted:
+                value = sv.typed[f.name].set_axis(index)
+                if f.type == "date":
+                    value = _nanoseconds(value)
+                columns[typed] = value
     return pd.DataFrame(columns, index=index)
+
+
+def _nanoseconds(dates: pd.Series) -> pd.Series:
+    """Dates as nanosecond datetimes where every one fits (1677 to 2262); a date outside that
+    (a typo like 3025) keeps microseconds, which GX compares correctly, only more slowly."""
+    try:
+        return dates.astype("datetime64[ns]")
+    except pd.errors.OutOfBoundsDatetime:
+        return dates
 
 
 def _plan_for_frames(standard: Standard) -> tuple[Planned, ...]:
