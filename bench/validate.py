@@ -16,6 +16,10 @@ median of three runs each:
   suite, rule functions, cross-sheet rules);
 - total: read_return + validate, what a council waits for; ratio = total / raw read.
 
+Then where the time goes: read_return's phases (checks: the zip and every part's bytes before
+any parser; values: python-calamine; frames: rows into sheets) and validate_return's (typing,
+gx: the generated suite, functions: the rule functions, typed_return: values for storage).
+
 Peak memory is the process's maximum resident set size after the runs. Targets (issue 3):
 validation within 3x the raw read time, and a 1,000-child return validated in under 1 s.
 Prints a table and one `RESULT {...}` JSON line per size.
@@ -96,6 +100,8 @@ def measure(children: int, error_rate: float, seed: int) -> dict[str, object]:
         check, result = _timed(lambda: validate_return(ret, claimed_council=COUNCIL))
         totals = [r + c for r, c in zip(read, check, strict=True)]
     findings = len(result.findings)
+    phases = {f"read_{k}_s": round(v, 3) for k, v in ret.timings.items()}
+    phases.update({f"validate_{k}_s": round(v, 3) for k, v in result.timings.items() if k != "total"})
     return {
         "children": children,
         "file_mb": round(size_mb, 2),
@@ -111,6 +117,7 @@ def measure(children: int, error_rate: float, seed: int) -> dict[str, object]:
         "ratio_total_to_raw": round(min(totals) / min(raw), 2),
         "ratio_validate_to_raw": round(min(check) / min(raw), 2),
         "peak_mb": round(_peak_mb()),
+        "phases": phases,  # of the last run of each: where the time goes
     }
 
 
@@ -144,6 +151,12 @@ def main() -> None:
         print(f"{r['children']:>9,} {r['file_mb']:>5} {r['raw_read_s']:>8.3f}s {r['read_return_s']:>11.3f}s "
               f"{r['validate_s']:>8.3f}s {r['total_s']:>6.3f}s {r['ratio_total_to_raw']:>9.1f}x "
               f"{r['findings']:>9} {r['peak_mb']:>8}")
+    print("\nwhere the time goes (seconds, last run; read_* are read_return's phases):")
+    names = list(results[0]["phases"])
+    print(f"{'children':>9} " + " ".join(f"{n.removesuffix('_s'):>{max(9, len(n) - 2)}}" for n in names))
+    for r in results:
+        print(f"{r['children']:>9,} " + " ".join(
+            f"{r['phases'].get(n, 0):>{max(9, len(n) - 2)}.3f}" for n in names))
     first = results[0]
     print(f"\nonce per process: imports {first['imports_s']} s, standard + GX context and suite "
           f"{first['process_setup_s']} s (not in the figures above)")

@@ -79,6 +79,9 @@ class ReturnFile:
     standard_version: str  # from About.standard_version (or the template's hidden marker)
     sheets: dict[str, Sheet]  # by the standard's sheet name
     from_template: bool = False  # carried the official template's hidden marker
+    # seconds spent reading: "checks" (the package and its parts, before any parser),
+    # "values" (the fast reader), "frames" (rows -> sheets); for benchmarks and logs
+    timings: dict[str, float] = field(default_factory=dict)
 
     def keyvalue(self, name: str) -> KeyValueSheet:
         sheet = self.sheets[name]

