@@ -12,6 +12,7 @@ import argparse
 import importlib
 import pkgutil
 import sys
+from pathlib import Path
 
 from lscb import commands
 
@@ -22,6 +23,22 @@ class UserError(Exception):
     def __init__(self, message: str, exit_code: int = 2) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+
+
+def add_population_option(parser: argparse.ArgumentParser) -> None:
+    """`--population CSV`, for every command that computes rates per 10,000."""
+    parser.add_argument(
+        "--population", type=Path, metavar="CSV", help="council_code, year, population_0_17 (for rates per 10,000)"
+    )
+
+
+def population_file(path: Path | None) -> Path | None:
+    """The `--population` file, resolved; a UserError when it is not there."""
+    if path is None:
+        return None
+    if not path.is_file():
+        raise UserError(f"population file {path} not found")
+    return path.expanduser().resolve()
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from lscb.cli import UserError
+from lscb.cli import UserError, add_population_option, population_file
 from schemas.calendar import format_financial_year, parse_financial_year
 
 
@@ -21,9 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--year", required=True, metavar="YYYY-YY", help="financial year, e.g. 2025-26")
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="directory to write into")
-    parser.add_argument(
-        "--population", type=Path, metavar="CSV", help="council_code, year, population_0_17 (for rates per 10,000)"
-    )
+    add_population_option(parser)
     parser.add_argument("--database-url", metavar="URL", help="default: LSCB_DATABASE_URL or the data directory")
     parser.add_argument("--json", action="store_true", help="print the outcome as JSON")
     parser.set_defaults(func=run)
@@ -36,10 +34,9 @@ def run(args: argparse.Namespace) -> int:
         year = format_financial_year(parse_financial_year(args.year))
     except ValueError as error:
         raise UserError(str(error)) from None
-    if args.population is not None and not args.population.is_file():
-        raise UserError(f"population file {args.population} not found")
+    population = population_file(args.population)
     try:
-        outcome = build_annual(year, args.out, database_url=args.database_url, population_csv=args.population)
+        outcome = build_annual(year, args.out, database_url=args.database_url, population_csv=population)
     except ValueError as error:
         raise UserError(str(error)) from None
     except Exception as error:

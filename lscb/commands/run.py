@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from lscb.cli import UserError
+from lscb.cli import UserError, add_population_option, population_file
 from schemas.calendar import Period, format_financial_year, parse_financial_year
 
 
@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     quarter.add_argument("--period", metavar="YYYY-Qn", help="the quarter (default: the latest closed quarter)")
     for kind in ("inbox", "archive", "quarantine", "outputs"):
         quarter.add_argument(f"--{kind}", metavar="DIR_OR_URL", help=f"the {kind} (default: <data dir>/{kind})")
-    quarter.add_argument("--population", metavar="CSV", help="0-17 population file for rates per 10,000")
+    add_population_option(quarter)
     quarter.add_argument(
         "--no-migrate", action="store_true", help="skip `airflow db migrate` and the project's `db upgrade`"
     )
@@ -40,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     annual.add_argument("--year", metavar="YYYY-YY", help="financial year (default: the latest complete one)")
     annual.add_argument("--outputs", metavar="DIR", help="output folder (default: <data dir>/annual)")
-    annual.add_argument("--population", metavar="CSV", help="0-17 population file for rates per 10,000")
+    add_population_option(annual)
     annual.add_argument("--no-migrate", action="store_true", help="skip `airflow db migrate`")
     annual.add_argument("--json", action="store_true", help="print the run's result as JSON")
     annual.set_defaults(func=run_annual)
@@ -79,7 +79,7 @@ def run_quarter(args: argparse.Namespace) -> int:
         if value:
             conf[kind] = value if "://" in value else str(Path(value).expanduser().resolve())
     if args.population:
-        conf["population_csv"] = _existing_file(args.population)
+        conf["population_csv"] = str(population_file(args.population))
     from lscb import airflow_support
 
     airflow_support.load_pseudonymisation_key()  # refuse before any work when there is no key
@@ -97,19 +97,12 @@ def run_annual(args: argparse.Namespace) -> int:
     if args.outputs:
         conf["outputs"] = str(Path(args.outputs).expanduser().resolve())
     if args.population:
-        conf["population_csv"] = _existing_file(args.population)
+        conf["population_csv"] = str(population_file(args.population))
     from lscb import airflow_support
 
     _prepare(args.no_migrate, project_db=False)
     result = airflow_support.test_dag("annual_report", conf)
     return _report(result, args.json)
-
-
-def _existing_file(value: str) -> str:
-    path = Path(value).expanduser().resolve()
-    if not path.is_file():
-        raise UserError(f"population file {value} not found")
-    return str(path)
 
 
 def _report(result: dict[str, Any], as_json: bool) -> int:
