@@ -16,7 +16,6 @@ For every field of a sheet three aligned frames come out:
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -127,8 +126,7 @@ def parse_dates(given: pd.Series) -> pd.Series:
     if not present.any():
         return out
     bare = text.where(present, "").str.replace(f"{MIDNIGHT}$", "", regex=True)
-    iso = present & bare.str.fullmatch(ISO_DATE).astype(bool)
-    uk = present & bare.str.fullmatch(UK_DATE).astype(bool)
+    iso, uk = _matches(bare, ISO_DATE), _matches(bare, UK_DATE)
     if iso.any():
         out[iso] = pd.to_datetime(bare[iso], format="%Y-%m-%d", errors="coerce").astype("datetime64[us]")
     if uk.any():
@@ -136,14 +134,9 @@ def parse_dates(given: pd.Series) -> pd.Series:
     return out
 
 
-@functools.cache
-def _compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
-
-
 def _matches(given: pd.Series, pattern: str) -> pd.Series:
     """Present text that is wholly the pattern (one compiled regex, one pass)."""
-    fullmatch = _compiled(pattern).fullmatch
+    fullmatch = re.compile(pattern).fullmatch  # re keeps compiled patterns
     values = given.to_numpy(dtype=object)
     ok = [isinstance(v, str) and fullmatch(v) is not None for v in values]
     return pd.Series(ok, index=given.index, dtype=bool)

@@ -58,7 +58,6 @@ class Check:
     args: tuple[tuple[str, Any], ...] = ()
     condition: str | None = None
     needs_period: bool = False
-    fields_used: tuple[str, ...] = ()  # every field the expectation reads
     columns_used: tuple[str, ...] = ()  # every frame column it reads (target, column_B, condition)
 
     @property
@@ -126,8 +125,7 @@ def column(sheet: Sheet, name: str, suffix: str = "") -> str:
 
 def _field_checks(standard: Standard, rule: Rule, sheet: Sheet, f: Field, gss_codes: frozenset[str]) -> Iterator[Check]:
     def make(kind: Kind, col: str, **args: Any) -> Check:
-        return Check(rule.id, sheet.name, f.name, kind, col, tuple(args.items()), fields_used=(f.name,),
-                     columns_used=(col,))
+        return Check(rule.id, sheet.name, f.name, kind, col, tuple(args.items()), columns_used=(col,))
 
     given = column(sheet, f.name)
     match rule.id:
@@ -152,18 +150,16 @@ FIELD_RULES = frozenset(
 )
 
 
-def _resolve(sheet: Sheet, text: str) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
-    """A condition's placeholders -> frame columns; also the fields and columns it reads."""
-    used: list[str] = []
+def _resolve(sheet: Sheet, text: str) -> tuple[str, tuple[str, ...]]:
+    """A condition's placeholders -> frame columns; also the columns it reads."""
     columns: list[str] = []
 
     def sub(match: re.Match[str]) -> str:
         sheet.field(match[1])  # KeyError for a field the sheet does not have
-        used.append(match[1])
         columns.append(column(sheet, match[1], match[2] or ""))
         return columns[-1]
 
-    return _PLACEHOLDER.sub(sub, text), tuple(used), tuple(columns)
+    return _PLACEHOLDER.sub(sub, text), tuple(columns)
 
 
 def _conditional_checks(rule: Rule, sheet: Sheet, spec: Conditional) -> Iterator[Check]:
@@ -176,7 +172,7 @@ def _conditional_checks(rule: Rule, sheet: Sheet, spec: Conditional) -> Iterator
             left, right = column(sheet, spec.left, "v"), column(sheet, spec.right, "v")
             yield Check(
                 rule.id, sheet.name, target, "pair_ge", left, (("column_B", right),),
-                fields_used=(spec.left, spec.right), columns_used=(left, right),
+                columns_used=(left, right),
             )
             continue
         if spec.kind == "between":
@@ -188,15 +184,15 @@ def _conditional_checks(rule: Rule, sheet: Sheet, spec: Conditional) -> Iterator
             typed = column(sheet, target, "v")
             yield Check(
                 rule.id, sheet.name, target, "between", typed, tuple(args.items()),
-                needs_period=True, fields_used=(target,), columns_used=(typed,),
+                needs_period=True, columns_used=(typed,),
             )
             continue
-        condition, used, columns = _resolve(sheet, spec.when) if spec.when else (None, (), ())
+        condition, columns = _resolve(sheet, spec.when) if spec.when else (None, ())
         args = {"value_set": list(spec.values)} if spec.values else {}
         given = column(sheet, target)
         yield Check(
             rule.id, sheet.name, target, spec.kind, given, tuple(args.items()),
-            condition=condition, fields_used=(target, *used), columns_used=(given, *columns),
+            condition=condition, columns_used=(given, *columns),
         )
 
 
