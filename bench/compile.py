@@ -166,12 +166,12 @@ def main() -> None:
     args = parser.parse_args()
 
     from reports.compile import compile_tables, write_compile
-    from transforms.national import load_national
+    from store.national import load_national
 
     started = time.perf_counter()
     if args.database_url:
         compiled = Period.parse(args.period)
-        data = load_national(compiled.next().code, database_url=args.database_url)
+        data = load_national(args.database_url, compiled.next())
         print(f"load_national: {time.perf_counter() - started:.1f} s")
     else:
         first = Period.parse(args.period)
@@ -184,7 +184,7 @@ def main() -> None:
     print(f"{councils} councils, {data.submissions.shape[0]} returns, {len(data.children):,} child records")
     before = peak_mb()
     started = time.perf_counter()
-    tables = compile_tables(compiled.code, data, today=compiled.next().deadline + timedelta(days=1))
+    tables = compile_tables(compiled, data, today=compiled.next().deadline + timedelta(days=1))
     computed = time.perf_counter() - started
     with tempfile.TemporaryDirectory() as tmp:
         out = args.out or Path(tmp)

@@ -10,9 +10,9 @@ wrapping the functions that do it:
 
 | step | function |
 |---|---|
-| ingest+validate | `transforms.store.submit._validate` (safe open, read, the standard's rules) |
-| store | `transforms.store.submit.store_validated` (pseudonymise, write the version) |
-| load | `transforms.national.load_national` (read every stored return back for the compile) |
+| ingest+validate | `pipeline.receive.validate_upload` (safe open, read, the standard's rules) |
+| store | `pipeline.receive.store_validated` (pseudonymise, write the version) |
+| load | `store.national.load_national` (read every stored return back for the compile) |
 | link | `transforms.link.link` (cross-council matching, X1-X5) |
 | compile | `reports.compile.compile_tables`, less link (tracker, league tables, gaps) |
 | reports | `reports.compile.write_compile` (CSVs, XLSX, dashboard) |
@@ -45,15 +45,15 @@ STEPS = ("ingest+validate", "store", "load", "link", "compile", "reports")
 
 def _install_timers(totals: dict[str, float], counts: dict[str, int], cpu: dict[str, float]) -> None:
     """Wrap each step's function wherever a module holds a reference to it."""
+    import pipeline.receive
     import reports.compile
+    import store.national
     import transforms.link
-    import transforms.national
-    import transforms.store.submit
 
     targets: dict[str, tuple[Any, str]] = {
-        "ingest+validate": (transforms.store.submit, "_validate"),
-        "store": (transforms.store.submit, "store_validated"),
-        "load": (transforms.national, "load_national"),
+        "ingest+validate": (pipeline.receive, "validate_upload"),
+        "store": (pipeline.receive, "store_validated"),
+        "load": (store.national, "load_national"),
         "link": (transforms.link, "link"),
         "compile_tables": (reports.compile, "compile_tables"),
         "reports": (reports.compile, "write_compile"),
@@ -71,7 +71,7 @@ def _install_timers(totals: dict[str, float], counts: dict[str, int], cpu: dict[
                 counts[_step] += 1
 
         for loaded in list(sys.modules.values()):
-            if getattr(loaded, "__name__", "").startswith(("transforms", "reports", "lscb")):
+            if getattr(loaded, "__name__", "").startswith(("transforms", "reports", "lscb", "pipeline", "store")):
                 for attribute, value in list(vars(loaded).items()):
                     if value is original:
                         setattr(loaded, attribute, timed)
@@ -87,7 +87,7 @@ def child(args: argparse.Namespace) -> int:
 
     airflow_support.apply_airflow_environment()
     started = time.perf_counter()
-    from transforms.store.migrate import upgrade
+    from store.migrate import upgrade
 
     upgrade(os.environ["LSCB_DATABASE_URL"])
     setup = time.perf_counter() - started
@@ -151,7 +151,8 @@ def one_size(children: int, args: argparse.Namespace) -> dict[str, Any]:
         [
             sys.executable,
             "-m",
-            "lscb.demo",
+            "lscb.cli",
+            "demo",
             "prepare",
             "--period",
             args.period,

@@ -31,9 +31,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from portal.loadtest import run_load  # noqa: E402
 from schemas.calendar import Period  # noqa: E402
 from schemas.register import load_register  # noqa: E402
+from tests.support.portal_load import run_load  # noqa: E402
 
 
 def _postgres_schema(url: str, schema: str) -> str:
@@ -66,7 +66,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
 
-    from transforms.synth import SynthOptions, generate
+    from synth import SynthOptions, generate
 
     period = Period.parse(args.period)
     codes = sorted(c.council_code for c in load_register().expected(period))

@@ -4,7 +4,7 @@ SQLite and on PostgreSQL; prints submissions/s and child rows/s.
     .venv/bin/python bench/store.py [--councils N] [--children N] [--period 2025-Q1]
         [--backends sqlite,postgresql] [--postgres-url URL]
 
-Measures `transforms.store.store_validated` (pseudonymisation, one transaction per return with
+Measures `pipeline.receive.store_validated` (pseudonymisation, one transaction per return with
 its findings, facts and child rows) on synthetic validated returns built beforehand, so the
 figure is storage alone; validation has its own benchmark. PostgreSQL uses a throw-away schema
 (`LSCB_TEST_POSTGRES_URL`, or --postgres-url); SQLite a throw-away file under var/bench.
@@ -24,11 +24,12 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
+from pipeline.receive import store_validated  # noqa: E402
 from schemas.calendar import Period  # noqa: E402
 from schemas.register import load_register  # noqa: E402
-from transforms.store import migrate, store_validated  # noqa: E402
-from transforms.store.engine import dispose_engines  # noqa: E402
-from transforms.store.synthetic import synthetic_result  # noqa: E402
+from store import migrate  # noqa: E402
+from store.engine import dispose_engines  # noqa: E402
+from tests.support.synthetic import synthetic_result  # noqa: E402
 
 SECRET = b"benchmark secret (synthetic data)"
 

@@ -52,7 +52,7 @@ def _peak_mb() -> float:
 
 
 def _synth(out: Path, children: int, error_rate: float, seed: int) -> Path:
-    from transforms.synth import SynthOptions, generate
+    from synth import SynthOptions, generate
 
     result = generate(
         SynthOptions(period=PERIOD, out=out, councils=COUNCIL, children=children, seed=seed, error_rate=error_rate)

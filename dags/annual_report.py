@@ -1,6 +1,6 @@
 """annual_report: the annual publication for a financial year (HTML, PDF, XLSX).
 
-Wiring only: `reports.annual.build_annual` does the work (imported inside the task). It reads
+Wiring only: the use case `pipeline.annual.build_annual` does the work (imported inside the task). It reads
 the stored returns of the year's four quarters from the project database (Airflow connection
 `lscb_db`, else `LSCB_DATABASE_URL`) and writes to `<outputs>/<year>`. Rerunning rewrites the
 same files. Configuration: docs/AIRFLOW.md.
@@ -13,13 +13,7 @@ from typing import Any
 
 from airflow.sdk import Param, dag, get_current_context, task
 
-from schemas.calendar import Period, format_financial_year, parse_financial_year
-
-
-def latest_complete_year() -> str:
-    """The latest financial year whose last quarter has closed."""
-    latest = Period.latest_closed()
-    return format_financial_year(latest.year if latest.quarter == 4 else latest.year - 1)
+from schemas.calendar import format_financial_year, latest_complete_year, parse_financial_year
 
 
 @dag(
@@ -61,20 +55,14 @@ def annual_report() -> None:
         """Build the annual report and return where it is and which files it wrote."""
         from pathlib import Path
 
-        from lscb.airflow_support import (
-            annual_location,
-            load_pseudonymisation_key,
-            population_csv,
-            project_database_url,
-        )
-        from reports.annual import build_annual
+        from lscb.airflow_support import annual_location, population_csv, project_database_url
+        from pipeline.annual import build_annual
 
-        load_pseudonymisation_key()
         params = get_current_context()["params"]
         year = format_financial_year(parse_financial_year(params["year"]))
         out_dir = Path(annual_location(params)) / year
         out_dir.mkdir(parents=True, exist_ok=True)
-        build_annual(year, out_dir, database_url=project_database_url(), population_csv=population_csv(params))
+        build_annual(project_database_url(), year, out_dir, population_csv=population_csv(params))
         files = sorted(str(path.relative_to(out_dir)) for path in out_dir.rglob("*") if path.is_file())
         print(f"annual report {year}: {len(files)} file(s) in {out_dir}")
         return {"year": year, "out_dir": str(out_dir), "files": files}

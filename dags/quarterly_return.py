@@ -2,8 +2,8 @@
 
 discover_returns -> process_return (one mapped task per file) -> compile_national -> summarise
 
-Wiring only: the work is done by `transforms.inbox`, `transforms.store` and `reports.compile`,
-which the CLI and the tests call too. Nothing heavy is imported at parse time (GX, pandas,
+Wiring only: the work is done by the use cases `pipeline.inbox` and `pipeline.compile`, which
+the CLI and the tests call too. Nothing heavy is imported at parse time (GX, pandas,
 SQLAlchemy and openpyxl are imported inside the tasks). Task results are small and hold no
 personal data: file names, council codes, checksums, statuses, versions and counts.
 
@@ -80,16 +80,10 @@ def quarterly_return() -> None:
     @task
     def discover_returns() -> list[dict[str, Any]]:
         """List the files waiting in the inbox (name, council, checksum, size, time of receipt)."""
-        from lscb.airflow_support import load_pseudonymisation_key
-        from lscb.cli import UserError
-        from transforms.inbox import describe, discover, ensure_folders
+        from lscb.airflow_support import require_pseudonymisation_key
+        from pipeline.inbox import describe, discover, ensure_folders
 
-        try:
-            load_pseudonymisation_key()  # a run without the key refuses to start
-        except UserError as error:
-            from airflow.sdk.exceptions import AirflowFailException
-
-            raise AirflowFailException(str(error)) from None
+        require_pseudonymisation_key()  # a run without the key refuses to start
         params = _params()
         inbox = location("inbox", params)
         ensure_folders(inbox, location("archive", params), location("quarantine", params))
@@ -100,10 +94,10 @@ def quarterly_return() -> None:
     @task(map_index_template="{{ task.op_kwargs['item']['name'] }}")
     def process_return(item: dict[str, Any]) -> dict[str, Any]:
         """Validate and store one file, then archive it (or quarantine it with a reason file)."""
-        from lscb.airflow_support import load_pseudonymisation_key, project_database_url
-        from transforms.inbox import process_inbox_file
+        from lscb.airflow_support import project_database_url, require_pseudonymisation_key
+        from pipeline.inbox import process_inbox_file
 
-        load_pseudonymisation_key()
+        key = require_pseudonymisation_key()
         params = _params()
         outcome = process_inbox_file(
             item,
@@ -111,8 +105,9 @@ def quarterly_return() -> None:
             inbox=location("inbox", params),
             archive=location("archive", params),
             quarantine=location("quarantine", params),
+            engine_or_url=project_database_url(),
+            secret=key.secret,
             submitted_by="airflow:quarterly_return",
-            database_url=project_database_url(),
         )
         print(
             f"{outcome.name}: {outcome.status}"
@@ -132,14 +127,8 @@ def quarterly_return() -> None:
     @task(trigger_rule=TriggerRule.ALL_DONE)
     def compile_national() -> dict[str, Any]:
         """Compile the national outputs for the period from everything stored so far."""
-        from lscb.airflow_support import (
-            compile_outputs,
-            load_pseudonymisation_key,
-            population_csv,
-            project_database_url,
-        )
+        from lscb.airflow_support import compile_outputs, population_csv, project_database_url
 
-        load_pseudonymisation_key()
         period = _period()
         params = _params()
         written = compile_outputs(

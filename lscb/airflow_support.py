@@ -5,15 +5,18 @@ resolved through Airflow's own mechanisms.
   path, as Airflow requires) unless `AIRFLOW__DATABASE__SQL_ALCHEMY_CONN` says otherwise. It is
   never the project's database.
 - The project database: the Airflow connection `lscb_db` when defined (UI, CLI,
-  `AIRFLOW_CONN_LSCB_DB`, or a secrets backend), else `LSCB_DATABASE_URL`, else the default
-  SQLite file in the data directory (`lscb.config.database_url()`).
+  `AIRFLOW_CONN_LSCB_DB`, or a secrets backend), else the settings' (`LSCB_DATABASE_URL`, else
+  the default SQLite file in the data directory).
 - The pseudonymisation key: the Airflow Variable `lscb_pseudonymisation_key` (Airflow looks in
   its secrets backend first, then `AIRFLOW_VAR_LSCB_PSEUDONYMISATION_KEY`, then its database),
-  else `LSCB_PSEUDONYMISATION_KEY`, else the named demo key when `LSCB_DEMO=1`; else a run refuses
-  to start.
+  else the settings' (`LSCB_PSEUDONYMISATION_KEY`, else the named demo key when `LSCB_DEMO=1`);
+  else a run refuses to start. The key is handed to the use case as an argument, never put in
+  the environment, a task result or a log.
 - Folders: DAG params, else the Variables `lscb_inbox`, `lscb_archive`, `lscb_quarantine`,
   `lscb_outputs`, else `<data dir>/inbox`, `archive`, `quarantine`, `outputs`. Each may be a
   local path or an fsspec / ObjectStoragePath URL (`s3://aws_conn@bucket/inbox`).
+
+Everything else comes from the one settings object (`lscb.settings`).
 
 Functions that talk to Airflow import it lazily and only work inside a running task.
 Import-light: DAG files import this module at parse time.
@@ -26,7 +29,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from lscb.config import PROJECT_ROOT
+from lscb.settings import PROJECT_ROOT, ConfigurationError, PseudonymisationKey, load_settings
 
 DB_CONNECTION_ID = "lscb_db"
 KEY_VARIABLE = "lscb_pseudonymisation_key"
@@ -39,14 +42,9 @@ LOCATION_VARIABLES = {
 DAGS_FOLDER = PROJECT_ROOT / "dags"
 
 
-def _data_dir() -> Path:
-    configured = os.environ.get("LSCB_DATA_DIR", "").strip()
-    return (Path(configured).expanduser() if configured else PROJECT_ROOT / "var").resolve()
-
-
 def airflow_environment(data_dir: Path | None = None) -> dict[str, str]:
     """The environment Airflow needs for this project (what `scripts/airflow-env` exports)."""
-    home = Path(os.environ.get("AIRFLOW_HOME") or (data_dir or _data_dir()) / "airflow").resolve()
+    home = Path(os.environ.get("AIRFLOW_HOME") or (data_dir or load_settings().data_path()) / "airflow").resolve()
     return {
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
@@ -71,13 +69,11 @@ def apply_airflow_environment(data_dir: Path | None = None) -> dict[str, str]:
 
 
 def project_database_url() -> str:
-    """The project database: Airflow connection `lscb_db`, else `lscb.config.database_url()`."""
+    """The project database: Airflow connection `lscb_db`, else the settings' database."""
     connection = _connection(DB_CONNECTION_ID)
     if connection is not None:
         return connection_to_sqlalchemy_url(connection)
-    from lscb.config import database_url
-
-    return database_url()
+    return load_settings().database()
 
 
 def _connection(conn_id: str) -> Any | None:
@@ -133,16 +129,23 @@ def _param_or_variable(params: Mapping[str, Any] | None, key: str, variable: str
     return (params or {}).get(key) or _variable(variable) or None
 
 
-def load_pseudonymisation_key() -> None:
-    """Put the key from Airflow's Variable (secrets backend first) where `lscb.config` reads it,
-    then check a key is available: raises `lscb.cli.UserError` when there is none (a production
-    run never starts without it). Never logs the key."""
+def pseudonymisation_key() -> PseudonymisationKey:
+    """The key: Airflow's Variable (secrets backend first), else the settings'. Raises
+    `ConfigurationError` when there is none (a production run never starts without it)."""
     value = _variable(KEY_VARIABLE)
-    if value:
-        os.environ["LSCB_PSEUDONYMISATION_KEY"] = str(value)
-    from lscb.config import pseudonymisation_key
+    if value and str(value).strip():
+        return PseudonymisationKey(str(value).strip().encode("utf-8"), f"Airflow Variable {KEY_VARIABLE}")
+    return load_settings().key()
 
-    pseudonymisation_key()
+
+def require_pseudonymisation_key() -> PseudonymisationKey:
+    """`pseudonymisation_key()`, as a task failure that is not retried when there is none."""
+    try:
+        return pseudonymisation_key()
+    except ConfigurationError as error:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(str(error)) from None
 
 
 def location(kind: str, params: Mapping[str, Any] | None = None) -> Any:
@@ -151,9 +154,7 @@ def location(kind: str, params: Mapping[str, Any] | None = None) -> Any:
     (credentials from the Airflow connection named in the URL); local paths stay strings."""
     value = _param_or_variable(params, kind, LOCATION_VARIABLES[kind])
     if not value:
-        from lscb.config import data_dir
-
-        return str(data_dir() / kind)
+        value = load_settings().location(kind)
     text = str(value)
     if "://" in text and not text.startswith("file://"):
         from airflow.sdk import ObjectStoragePath
@@ -163,25 +164,27 @@ def location(kind: str, params: Mapping[str, Any] | None = None) -> Any:
 
 
 def compile_outputs(
-    period: str, outputs: Any, *, database_url: str | None = None, population_csv: Path | None = None
+    period: str, outputs: Any, *, database_url: str, population_csv: Path | None = None
 ) -> dict[str, Any]:
     """Run the national compile into `<outputs>/<period>` (a local folder, or any fsspec /
     ObjectStoragePath location: compiled locally, then uploaded). Returns the folder and the
     names of the files written: small, and free of personal data."""
-    from reports.compile import compile_period
+    from pipeline.compile import compile_period
+    from schemas.calendar import Period
 
+    quarter = Period.parse(period)
     fs = getattr(outputs, "fs", None)
     if fs is None:
         out_dir = Path(str(outputs)) / period
         out_dir.mkdir(parents=True, exist_ok=True)
-        compile_period(period, out_dir, database_url=database_url, population_csv=population_csv)
+        compile_period(database_url, quarter, out_dir, population_csv=population_csv)
         files = sorted(str(path.relative_to(out_dir)) for path in out_dir.rglob("*") if path.is_file())
         return {"out_dir": str(out_dir), "files": files}
     import tempfile
 
     target = outputs / period
     with tempfile.TemporaryDirectory(prefix="lscb-compile-") as folder:
-        compile_period(period, Path(folder), database_url=database_url, population_csv=population_csv)
+        compile_period(database_url, quarter, Path(folder), population_csv=population_csv)
         files = sorted(str(path.relative_to(folder)) for path in Path(folder).rglob("*") if path.is_file())
         for name in files:
             destination = target / name
@@ -265,9 +268,7 @@ def annual_location(params: Mapping[str, Any] | None = None) -> str:
     """Where annual reports go: param `outputs`, else Variable `lscb_annual`, else <data dir>/annual."""
     value = _param_or_variable(params, "outputs", "lscb_annual")
     if not value:
-        from lscb.config import data_dir
-
-        return str(data_dir() / "annual")
+        return load_settings().location("annual")
     return str(Path(str(value)).expanduser().resolve())
 
 

@@ -13,8 +13,13 @@ import importlib
 import pkgutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lscb import commands
+from lscb.settings import ConfigurationError, Settings, load_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 class UserError(Exception):
@@ -23,6 +28,18 @@ class UserError(Exception):
     def __init__(self, message: str, exit_code: int = 2) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+
+
+def settings() -> Settings:
+    """The settings in force (a bad value is a one-line error, through `main`)."""
+    return load_settings()
+
+
+def project_engine() -> Engine:
+    """The project database's engine, from the settings."""
+    from store.engine import get_engine
+
+    return get_engine(settings().database())
 
 
 def add_population_option(parser: argparse.ArgumentParser) -> None:
@@ -66,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as error:
         print(f"lscb {args.command}: {error}", file=sys.stderr)
         return error.exit_code
+    except ConfigurationError as error:
+        print(f"lscb {args.command}: {error}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -23,7 +23,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import Engine, and_, delete, func, insert, select, update
 
-from portal import db
+from store import accounts as db
 
 Role = Literal["council", "analyst", "admin"]
 MIN_PASSWORD_LENGTH = 12

@@ -33,8 +33,8 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from portal.accounts import AccountError, Accounts, Session, User
-from portal.services import PortalService, ServiceError, SubmissionView, tracker
-from portal.settings import Settings
+from portal.services import PortalService, ServiceError, SubmissionView
+from portal.settings import PortalConfig
 from portal.uploads import UploadForbidden, UploadInvalid, UploadTooLarge, receive_upload
 from schemas.calendar import Period
 
@@ -68,18 +68,22 @@ class CsrfFailed(Exception):
 class Portal:
     """What the app needs, built on first use so importing the module is cheap."""
 
-    settings: Settings
+    settings: PortalConfig
     accounts: Accounts
     service: PortalService
 
 
 def _build_default(app: FastAPI) -> Portal:
-    settings = Settings()
-    from portal.db import default_engine
-    from portal.store_service import StoreService, ensure_database
+    from lscb.settings import load_settings
+    from portal.store_service import StoreService
+    from store.engine import get_engine
+    from store.migrate import ensure_current
 
-    engine = default_engine()
-    ensure_database(engine)
+    project = load_settings()
+    settings = PortalConfig.from_settings(project)
+    key = project.key()  # no key, no portal: uploads could not be pseudonymised
+    engine = get_engine(project.database())
+    ensure_current(engine)
     accounts = Accounts(
         engine,
         idle_timeout=settings.idle_timeout,
@@ -87,13 +91,14 @@ def _build_default(app: FastAPI) -> Portal:
         max_failures=settings.max_failures,
         lockout=settings.lockout,
     )
-    return Portal(settings, accounts, StoreService(engine, settings.upload_dir, validators=settings.validators))
+    service = StoreService(engine, settings.upload_dir, secret=key.secret, validators=settings.validators)
+    return Portal(settings, accounts, service)
 
 
 def create_app(
     service: PortalService | None = None,
     accounts: Accounts | None = None,
-    settings: Settings | None = None,
+    settings: PortalConfig | None = None,
 ) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -656,7 +661,7 @@ def create_app(
     @app.get("/national/outputs", name="outputs")
     def outputs(request: Request) -> Response:
         require(request, "analyst")
-        root = portal().settings.compile_dir
+        root = portal().settings.outputs_dir
         files = []
         if root.is_dir():
             for path in sorted(root.rglob("*")):
@@ -676,7 +681,7 @@ def create_app(
     @app.get("/national/outputs/{name:path}", name="output_file")
     def output_file(request: Request, name: str) -> Response:
         require(request, "analyst")
-        root = portal().settings.compile_dir.resolve()
+        root = portal().settings.outputs_dir.resolve()
         target = (root / name).resolve()
         if not target.is_relative_to(root) or not target.is_file() or (root / name).is_symlink():
             raise NotFound()
@@ -693,7 +698,7 @@ def create_app(
             raise NotFound() from None
         if parsed.code != period:
             raise NotFound()
-        rows = tracker(portal().service, parsed)
+        rows = portal().service.tracker(parsed)
         counts: dict[str, int] = {}
         for row in rows:
             counts[row.status] = counts.get(row.status, 0) + 1

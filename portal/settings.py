@@ -1,4 +1,5 @@
-"""Portal settings, read from the environment when the app is built (never at import time).
+"""The portal's configuration, resolved: `PortalConfig.from_settings` builds it from the one
+settings object (`lscb.settings.Settings`, variables `LSCB_PORTAL_*`); tests build it directly.
 
 - `LSCB_PORTAL_SECRET`: the key that signs session cookies. Without it the portal keeps a random
   key in `<data dir>/portal/secret_key` (created once, mode 0600), so sessions survive a restart
@@ -9,8 +10,10 @@
 - `LSCB_PORTAL_IDLE_MINUTES` (30), `LSCB_PORTAL_ABSOLUTE_HOURS` (8): server-side session expiry.
 - `LSCB_PORTAL_MAX_FAILURES` (5) failed sign-ins per account or per client IP within
   `LSCB_PORTAL_LOCKOUT_MINUTES` (15) lock that account / IP out for that window.
-- `LSCB_COMPILE_DIR`: the national compile's output directory (default `<data dir>/compile`),
-  served read-only to analysts.
+- `LSCB_PORTAL_VALIDATORS` (one per core): processes that check and store uploads (0: in the web
+  process); `LSCB_PORTAL_WARM_UP=0`: do not build the validator when the server starts.
+- The compiled outputs analysts may download are the settings' outputs location
+  (`LSCB_OUTPUTS`, default `<data dir>/outputs`), where the compile writes them.
 """
 
 from __future__ import annotations
@@ -21,30 +24,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from lscb.config import data_dir
-
-
-def _int_env(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    return int(raw) if raw else default
-
-
-def _secret_key() -> str:
-    configured = os.environ.get("LSCB_PORTAL_SECRET", "").strip()
-    if configured:
-        return configured
-    path = data_dir() / "portal" / "secret_key"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
-        key = secrets.token_urlsafe(48)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:  # another worker won the race
-            pass
-        else:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(key)
-    return path.read_text(encoding="utf-8").strip()
+from lscb.settings import Settings
 
 
 def _max_upload_bytes() -> int:
@@ -54,31 +34,52 @@ def _max_upload_bytes() -> int:
 
 
 @dataclass
-class Settings:
-    secret_key: str = field(default_factory=_secret_key)
-    idle_timeout: timedelta = field(default_factory=lambda: timedelta(minutes=_int_env("LSCB_PORTAL_IDLE_MINUTES", 30)))
-    absolute_timeout: timedelta = field(
-        default_factory=lambda: timedelta(hours=_int_env("LSCB_PORTAL_ABSOLUTE_HOURS", 8))
-    )
-    max_failures: int = field(default_factory=lambda: _int_env("LSCB_PORTAL_MAX_FAILURES", 5))
-    lockout: timedelta = field(
-        default_factory=lambda: timedelta(minutes=_int_env("LSCB_PORTAL_LOCKOUT_MINUTES", 15))
-    )
-    secure_cookies: bool | None = field(
-        default_factory=lambda: {"1": True, "0": False}.get(os.environ.get("LSCB_PORTAL_SECURE_COOKIES", "").strip())
-    )
-    trust_proxy: bool = field(default_factory=lambda: os.environ.get("LSCB_PORTAL_TRUST_PROXY", "").strip() == "1")
+class PortalConfig:
+    secret_key: str
+    upload_dir: Path
+    work_dir: Path
+    outputs_dir: Path
+    idle_timeout: timedelta = timedelta(minutes=30)
+    absolute_timeout: timedelta = timedelta(hours=8)
+    max_failures: int = 5
+    lockout: timedelta = timedelta(minutes=15)
+    secure_cookies: bool | None = None  # None: Secure whenever the request came over https
+    trust_proxy: bool = False
     max_upload_bytes: int = field(default_factory=_max_upload_bytes)
-    upload_dir: Path = field(default_factory=lambda: data_dir() / "uploads")
-    work_dir: Path = field(default_factory=lambda: data_dir() / "portal")
-    compile_dir: Path = field(
-        default_factory=lambda: Path(os.environ.get("LSCB_COMPILE_DIR", "").strip() or data_dir() / "compile")
-    )
     cookie_name: str = "lscb_session"
-    # processes that check and store uploads (see StoreService); 0 = in the web process's threads
-    validators: int = field(default_factory=lambda: _int_env("LSCB_PORTAL_VALIDATORS", os.cpu_count() or 1))
-    # build the validator (GX context and suite, seconds) when the server starts, so the first
-    # council to upload does not wait for it; LSCB_PORTAL_WARM_UP=0 skips
-    warm_up_validation: bool = field(
-        default_factory=lambda: os.environ.get("LSCB_PORTAL_WARM_UP", "1").strip() != "0"
-    )
+    validators: int = 0  # processes that check and store uploads; 0 = in the web process
+    warm_up_validation: bool = True  # build the validator when the server starts
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PortalConfig:
+        data = settings.data_path()
+        return cls(
+            secret_key=_secret_key(settings, data),
+            upload_dir=data / "uploads",
+            work_dir=data / "portal",
+            outputs_dir=Path(settings.location("outputs")),
+            idle_timeout=timedelta(minutes=settings.portal_idle_minutes),
+            absolute_timeout=timedelta(hours=settings.portal_absolute_hours),
+            max_failures=settings.portal_max_failures,
+            lockout=timedelta(minutes=settings.portal_lockout_minutes),
+            secure_cookies=settings.portal_secure_cookies,
+            trust_proxy=settings.portal_trust_proxy,
+            validators=max(0, settings.portal_validators),
+            warm_up_validation=settings.portal_warm_up,
+        )
+
+
+def _secret_key(settings: Settings, data: Path) -> str:
+    if settings.portal_secret is not None and settings.portal_secret.get_secret_value().strip():
+        return settings.portal_secret.get_secret_value().strip()
+    path = data / "portal" / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another worker won the race
+            pass
+        else:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(secrets.token_urlsafe(48))
+    return path.read_text(encoding="utf-8").strip()

@@ -1,7 +1,7 @@
-"""`PortalService` over the real pipeline: `transforms.store` for submissions, findings,
+"""`PortalService` over the real pipeline: `store` for submissions, findings,
 explanations, sign-off and the audit log; `reports.template` and `reports.feedback` for files.
 
-An upload goes through `transforms.store.submit_file`, exactly as `lscb submit` does, so it is a
+An upload goes through `store.submit_file`, exactly as `lscb submit` does, so it is a
 stored submission at once and the quarterly DAG's national compile includes it. The uploaded bytes
 stay under `<data dir>/uploads/<council>/<period>/<checksum>.<xlsx|zip>` (the portal writes them
 there), which is what the feedback workbook is rebuilt from.
@@ -12,27 +12,25 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import threading
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, and_, select
+from sqlalchemy import Engine, select
 
-from portal.services import FeedbackFormat, FindingView, ServiceError, SubmissionView, UploadOutcome
-
-
-def ensure_database(engine: Engine) -> None:
-    """Bring the project database to the head revision (the portal's tables included) and seed
-    the council register; both are idempotent."""
-    from transforms.store import migrate
-    from transforms.store.seed import seed_register
-
-    if migrate.current(engine) != migrate.head():
-        migrate.upgrade(engine)
-    with engine.begin() as connection:
-        seed_register(connection)
+from portal.services import (
+    FeedbackFormat,
+    FindingView,
+    ServiceError,
+    SubmissionView,
+    TrackerRow,
+    UploadOutcome,
+    tracker_rows,
+)
+from schemas.calendar import Period
 
 
 def _parse_time(value: Any) -> datetime:
@@ -70,17 +68,20 @@ def _store_upload(
     claimed_period: str,
     display_name: str,
     engine_or_url: Engine | str,
+    secret: bytes,
 ) -> UploadOutcome:
-    from transforms.store import StoreError, submit_file
+    from pipeline.receive import submit_file
+    from store import StoreError
 
     try:
         outcome = submit_file(
             path,
             council_code,
+            secret=secret,
+            engine_or_url=engine_or_url,
             submitted_by=submitted_by,
             claimed_period=claimed_period,
             display_name=display_name,
-            engine_or_url=engine_or_url,
         )
     except StoreError as error:
         raise ServiceError(str(error)) from None
@@ -145,12 +146,12 @@ class StoreService:
     answer pages. Each validator process builds the validator once when it starts.
     """
 
-    def __init__(self, engine: Engine, upload_dir: Path | None = None, *, validators: int = 0) -> None:
-        from lscb.config import data_dir
-
+    def __init__(self, engine: Engine, upload_dir: Path, *, secret: bytes, validators: int = 0) -> None:
         self.engine = engine
-        self.upload_dir = upload_dir or data_dir() / "uploads"
+        self.upload_dir = upload_dir
         self.validators = max(0, validators)
+        self._secret = secret
+        self.initializer: Callable[[], None] = _warm_validator  # what each validator process runs first
         self._pool: ProcessPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
@@ -163,7 +164,7 @@ class StoreService:
                     max_workers=self.validators,
                     # spawn, not fork: the web process has threads (event loop, thread pool)
                     mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_warm_validator,
+                    initializer=self.initializer,
                 )
             return self._pool
 
@@ -188,12 +189,12 @@ class StoreService:
     ) -> UploadOutcome:
         if not self.validators:
             return _store_upload(path, council_code, submitted_by=submitted_by, claimed_period=claimed_period,
-                                 display_name=display_name, engine_or_url=self.engine)
+                                 display_name=display_name, engine_or_url=self.engine, secret=self._secret)
         url = self.engine.url.render_as_string(hide_password=False)
         try:
             future = self._executor().submit(
                 _store_upload, path, council_code, submitted_by=submitted_by, claimed_period=claimed_period,
-                display_name=display_name, engine_or_url=url,
+                display_name=display_name, engine_or_url=url, secret=self._secret,
             )
             return future.result()
         except BrokenProcessPool:
@@ -205,12 +206,12 @@ class StoreService:
             ) from None
 
     def list_submissions(self, council_code: str, period: str) -> list[SubmissionView]:
-        from transforms.store import list_submissions
+        from store import list_submissions
 
         return [_view(s) for s in reversed(list_submissions(council_code, period, engine_or_url=self.engine))]
 
     def current_submission(self, council_code: str, period: str) -> SubmissionView | None:
-        from transforms.store import current_submission
+        from store import current_submission
 
         found = current_submission(council_code, period, engine_or_url=self.engine)
         if found is not None:
@@ -219,7 +220,7 @@ class StoreService:
         return versions[0] if versions else None
 
     def get_submission(self, submission_id: int) -> SubmissionView | None:
-        from transforms.store.models import Submission
+        from store.models import Submission
 
         with self.engine.connect() as connection:
             row = connection.execute(
@@ -233,21 +234,15 @@ class StoreService:
         return None
 
     def findings(self, submission_id: int) -> list[FindingView]:
-        from transforms.store.models import Explanation, FindingRecord
+        from store.models import Explanation, FindingRecord
+        from store.queries import explanation_matches
 
         f = FindingRecord
         with self.engine.connect() as connection:
             rows = connection.execute(
                 select(f.rule, f.severity, f.sheet, f.cell, f.field, f.local_child_id, f.message, f.row,
                        Explanation.text, Explanation.explained_by)
-                .outerjoin(
-                    Explanation,
-                    and_(
-                        Explanation.submission_id == f.submission_id,
-                        Explanation.rule == f.rule,
-                        (Explanation.row == f.row) | (Explanation.row.is_(None) & f.row.is_(None)),
-                    ),
-                )
+                .outerjoin(Explanation, explanation_matches())
                 .where(f.submission_id == submission_id)
                 .order_by(f.id)
             ).all()
@@ -271,7 +266,7 @@ class StoreService:
     def explain(  # noqa: PLR0917
         self, council_code: str, period: str, rule: str, row: int | None, text: str, by: str
     ) -> None:
-        from transforms.store import StoreError, explain
+        from store import StoreError, explain
 
         try:
             explain(council_code, period, rule, row, text, by, engine_or_url=self.engine)
@@ -279,7 +274,7 @@ class StoreService:
             raise ServiceError(_sentence(str(error))) from None
 
     def sign_off(self, council_code: str, period: str, by: str) -> None:
-        from transforms.store import StoreError, sign_off
+        from store import StoreError, sign_off
 
         try:
             sign_off(council_code, period, by, engine_or_url=self.engine)
@@ -296,7 +291,7 @@ class StoreService:
         submission_id: int | None = None,
         detail: dict[str, Any] | None = None,
     ) -> None:
-        from transforms.store.audit import record
+        from store.audit import record
 
         with self.engine.begin() as connection:
             record(
@@ -308,6 +303,12 @@ class StoreService:
                 submission_id=submission_id,
                 detail=detail,
             )
+
+    def tracker(self, period: Period, today: date | None = None) -> list[TrackerRow]:
+        from pipeline.tracker import period_tracker
+
+        frame = period_tracker(self.engine, period, today=today)
+        return tracker_rows(frame, period, lambda code: self.current_submission(code, period.code))
 
     def write_template(self, council_code: str, period: str, out: Path) -> Path:
         from reports.template import write_template

@@ -18,23 +18,13 @@ import pandas as pd
 
 from reports import charts
 from reports.compile import RULE_LABELS, environment, write_csv, write_xlsx
-from schemas.calendar import Period, financial_year_periods, parse_financial_year
-from schemas.register import Register, load_register
+from reports.ees import Geography, time_columns, to_ees
+from schemas.calendar import financial_year_periods
+from schemas.register import COUNTRY_CODE, Register, load_register
 from schemas.standard import load_standard
 from transforms.disclosure import NOT_AVAILABLE, SUPPRESSED, protect, suppress_rates
 from transforms.link import RULES, CrossCouncilFinding, link
-from transforms.measures import (
-    COUNTRY_CODE,
-    MEASURES,
-    Geography,
-    NationalData,
-    children_fields,
-    gaps,
-    league_table,
-    time_columns,
-    to_ees,
-    tracker,
-)
+from transforms.measures import MEASURES, NationalData, children_fields, gaps, league_table, tracker
 
 ANNUAL_TABLES = ("returns", "league_table", "children", "cross_council", "strategy", "completeness")
 TITLES = {
@@ -127,7 +117,7 @@ def annual_tables(
     for lineage, code in sorted(latest_code.items(), key=lambda item: item[1]):
         council = register.get(code)
         mine = (
-            activity[activity["council_code"].map(lambda c: _lineage(register, c)) == lineage]
+            activity[activity["council_code"].map(register.lineage_or_self) == lineage]
             if len(activity)
             else activity
         )
@@ -156,7 +146,7 @@ def annual_tables(
     cross_rows = []
     for lineage, code in sorted(latest_code.items(), key=lambda item: item[1]):
         council = register.get(code)
-        mine = [f for f in findings if _lineage(register, f.from_council_code) == lineage]
+        mine = [f for f in findings if register.lineage_or_self(f.from_council_code) == lineage]
         cross_rows.append(
             {
                 "council_code": code,
@@ -210,13 +200,6 @@ def annual_tables(
         "completeness": completeness,
     }
     return AnnualTables(year=year, tables=tables, findings=findings)
-
-
-def _lineage(register: Register, code: str) -> str:
-    try:
-        return register.lineage_id(str(code))
-    except KeyError:
-        return str(code)
 
 
 def _council_table(frame: pd.DataFrame, label: str, register: Register) -> pd.DataFrame:
@@ -310,25 +293,6 @@ def _protect_council_table(
 
 # ---------------------------------------------------------------------------------------------
 # Writing
-
-
-def build_annual(
-    year: str,
-    out_dir: Path,
-    *,
-    database_url: str | None = None,
-    population_csv: Path | None = None,
-    today: date | None = None,
-) -> AnnualOutcome:
-    """Build the publication for a financial year such as `2025-26` into `out_dir`."""
-    from transforms.measures import read_population
-    from transforms.national import load_national
-
-    start = parse_financial_year(year)
-    periods = financial_year_periods(year)
-    data = load_national(periods[-1].next().code, database_url=database_url, since=Period(start - 1, 1).code)
-    exact = annual_tables(year, data, population=read_population(population_csv), today=today)
-    return write_annual(exact, Path(out_dir), population_given=population_csv is not None)
 
 
 def write_annual(exact: AnnualTables, out_dir: Path, *, population_given: bool = False) -> AnnualOutcome:

@@ -1,7 +1,8 @@
 """The national compile of one period: analysts' tables (exact), as CSV, XLSX and an HTML dashboard.
 
-`compile_tables` is pure (NationalData in, tables out); `compile_period` reads the store through
-`transforms.national`, runs linkage and measures and writes:
+`compile_tables` is pure (NationalData in, tables out: linkage and measures); `write_compile`
+renders them (`pipeline.compile.compile_period` is the use case that reads the store and calls
+both):
 
 - `tracker.csv`, `league_table.csv`, `gaps.csv`, `cross_council.csv`: tidy CSVs in the Explore
   Education Statistics layout (`time_period, time_identifier, geographic_level, country_code,
@@ -29,29 +30,16 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from reports import charts
+from reports.ees import time_columns, to_ees
 from schemas.calendar import Period
+from schemas.lifecycle import TRACKER_LABELS, TRACKER_STATES
 from schemas.register import Register, load_register
 from schemas.standard import load_standard
 from transforms.link import RULES, CrossCouncilFinding, council_findings, link, pair_counts
-from transforms.measures import (
-    MEASURES,
-    TRACKER_STATES,
-    NationalData,
-    gaps,
-    league_table,
-    time_columns,
-    to_ees,
-    tracker,
-)
+from transforms.measures import MEASURES, NationalData, gaps, league_table, tracker
 
 TEMPLATES = Path(__file__).parent / "templates"
-STATE_LABELS = {
-    "not_received": "Not received",
-    "rejected": "Received with errors",
-    "accepted_open_queries": "Accepted, open queries",
-    "accepted": "Accepted",
-    "signed_off": "Signed off",
-}
+STATE_LABELS = TRACKER_LABELS
 RULE_LABELS = {rule: load_standard().rule(rule).description.split(":")[0] for rule in RULES}
 
 
@@ -98,7 +86,7 @@ def x1_decided_through(period: Period, today: date) -> str:
 
 
 def compile_tables(
-    period: str,
+    period: Period,
     data: NationalData,
     *,
     population: pd.DataFrame | None = None,
@@ -107,7 +95,7 @@ def compile_tables(
 ) -> CompileTables:
     register = register or load_register()
     today = today or date.today()
-    p = Period.parse(period)
+    p = period
     through = p.next().code
     result = link(
         data.children,
@@ -132,24 +120,6 @@ def compile_tables(
         findings=findings,
         council_findings=told_frame,
     )
-
-
-def compile_period(
-    period: str,
-    out_dir: Path,
-    *,
-    database_url: str | None = None,
-    population_csv: Path | None = None,
-    today: date | None = None,
-) -> CompileOutcome:
-    """Compile one period from the store into `out_dir` (created if needed)."""
-    from transforms.measures import read_population
-    from transforms.national import load_national
-
-    p = Period.parse(period)
-    data = load_national(p.next().code, database_url=database_url)
-    tables = compile_tables(p.code, data, population=read_population(population_csv), today=today)
-    return write_compile(tables, Path(out_dir), population_given=population_csv is not None)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,17 +2,24 @@
 
 The reporting year is the financial year, 1 April to 31 March. Period `YYYY-Qn` is quarter n of
 the year that starts in April of YYYY, so `2025-Q4` runs from 1 January to 31 March 2026.
-A return is due 42 calendar days after its period ends. Annual outputs are named `2025-26`.
+A return is due 42 calendar days after its period ends; one received after the end of the
+deadline day (Europe/London) is late. Annual outputs are named `2025-26`.
+
+Lateness is defined here once: `Period.is_late(received_at)` and
+`Period.days_after_deadline(received_at)` are what the store, the tracker, the league tables
+and the portal use.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 DEADLINE_DAYS = 42
 FIRST_MONTH = 4  # April
+LONDON = ZoneInfo("Europe/London")  # deadlines are days in England
 
 _PERIOD_CODE = re.compile(r"(\d{4})-Q([1-4])")
 _FINANCIAL_YEAR = re.compile(r"(\d{4})-(\d{2})")
@@ -58,6 +65,22 @@ class Period:
         """Last day a return counts as on time: the period end plus 42 calendar days."""
         return self.end + timedelta(days=DEADLINE_DAYS)
 
+    def deadline_end(self) -> datetime:
+        """The first instant after the deadline day (midnight in London), in UTC."""
+        return datetime.combine(self.deadline + timedelta(days=1), time(0), tzinfo=LONDON).astimezone(UTC)
+
+    def is_late(self, received_at: datetime) -> bool:
+        """Whether something received at `received_at` (timezone-aware) missed the deadline."""
+        return received_at >= self.deadline_end()
+
+    def days_after_deadline(self, received_at: datetime | date) -> int:
+        """Days after (+) or before (-) the deadline, by the London date of receipt (a `date` is
+        taken as a London date already)."""
+        if isinstance(received_at, datetime):
+            stamp = received_at if received_at.tzinfo else received_at.replace(tzinfo=UTC)
+            received_at = stamp.astimezone(LONDON).date()
+        return (received_at - self.deadline).days
+
     @property
     def financial_year(self) -> str:
         return format_financial_year(self.year)
@@ -98,6 +121,12 @@ def parse_financial_year(year: str) -> int:
     if match is None or int(match[2]) != (int(match[1]) + 1) % 100:
         raise ValueError(f"invalid financial year {year!r}: expected YYYY-YY with consecutive years, e.g. 2025-26")
     return int(match[1])
+
+
+def latest_complete_year(today: date | None = None) -> str:
+    """The latest financial year whose four quarters have all closed (e.g. `2025-26`)."""
+    latest = Period.latest_closed(today)
+    return format_financial_year(latest.year if latest.quarter == 4 else latest.year - 1)
 
 
 def financial_year_periods(year: str) -> list[Period]:

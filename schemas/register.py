@@ -33,6 +33,10 @@ _NOT_A_COUNCIL = {"z", "x"}
 _COMBINED = " / "
 
 
+COUNTRY_CODE = "E92000001"  # England, ONS
+COUNTRY_NAME = "England"
+
+
 class UnknownCouncil(KeyError):
     """No council matches a code (or none was in operation on the date asked about)."""
 
@@ -161,6 +165,14 @@ class Register:
     def lineage_id(self, code: str) -> str:
         """One value for every code of one council through recodes: its latest code."""
         return list(self._recode_chain(code))[-1]
+
+    def lineage_or_self(self, code: str) -> str:
+        """`lineage_id` for a code the register knows; the code itself for one it does not (a
+        population file or an old extract may carry codes from outside the register)."""
+        try:
+            return self.lineage_id(str(code))
+        except KeyError:
+            return str(code)
 
     def current_code(self, code: str, on: date) -> str:
         """The code, among this council's recodes, in operation on `on`; the code itself if none."""

@@ -75,7 +75,7 @@ def postgres_schema_url(request: pytest.FixtureRequest, postgres_url: str) -> It
     try:
         yield _with_search_path(postgres_url, schema)
     finally:
-        from transforms.store.engine import dispose_engines
+        from store.engine import dispose_engines
 
         dispose_engines()
         with admin.connect() as connection:
@@ -88,7 +88,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     """An empty database: a SQLite file, or a fresh PostgreSQL schema."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'lscb-test.sqlite'}"
-        from transforms.store.engine import dispose_engines
+        from store.engine import dispose_engines
 
         dispose_engines()
     else:
@@ -98,9 +98,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 @pytest.fixture
 def migrated_url(database_url: str) -> str:
     """`database_url` upgraded to the head revision, register seeded."""
-    from transforms.store import migrate
-    from transforms.store.engine import get_engine
-    from transforms.store.seed import seed_register
+    from store import migrate
+    from store.engine import get_engine
+    from store.seed import seed_register
 
     migrate.upgrade(database_url)
     with get_engine(database_url).begin() as connection:

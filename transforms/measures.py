@@ -1,6 +1,6 @@
 """National measures (standard section 7) as plain tables: no formatting, no suppression.
 
-Inputs are `NationalData` (built from the store by `transforms.national`, or by hand in tests):
+Inputs are `NationalData` (built from the store by `store.national`, or by hand in tests):
 every submission version, and the Strategy and Activity facts and child records of each
 council's current version (latest accepted or signed-off) per period. Councils are matched to
 the register by lineage, so a recoded council (Barnsley, E08000016 -> E08000038) is one council
@@ -21,28 +21,22 @@ the measure has no meaning there (`z`: a rate over zero).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from pathlib import Path
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
 from schemas.calendar import Period, financial_year_periods, format_financial_year
-from schemas.register import Council, Register, load_register
+from schemas.lifecycle import CURRENT_STATUSES
+from schemas.register import COUNTRY_CODE, Council, Register, load_register
 from schemas.standard import Standard, load_standard
 
-LONDON = ZoneInfo("Europe/London")
-TRACKER_STATES = ("not_received", "rejected", "accepted_open_queries", "accepted", "signed_off")
-CURRENT_STATUSES = ("accepted", "signed_off")
 BANDS = ("A", "B", "C", "D")
 NOT_APPLICABLE = "z"
 NOT_AVAILABLE = "x"
-COUNTRY_CODE = "E92000001"
-COUNTRY_NAME = "England"
 
 # Strategy fields whose lowest code means "nothing in place" (section 7 gap report).
 WEAK_STRATEGY = ("NONE", "PLANNING")
@@ -78,6 +72,10 @@ class NationalData:
             children=pd.DataFrame(columns=["council_code", "period", "local_child_id"]),
         )
 
+    def with_submissions(self, submissions: pd.DataFrame) -> NationalData:
+        """The same facts and records with another submissions frame."""
+        return replace(self, submissions=submissions)
+
     def current_submissions(self) -> pd.DataFrame:
         """(council_code, period) of every current version."""
         subs = self.submissions
@@ -89,37 +87,17 @@ class NationalData:
 # Population
 
 
-def read_population(path: Path | None) -> pd.DataFrame | None:
-    """A population CSV (`council_code, year, population_0_17`); lines starting `#` are comments."""
-    if path is None:
-        return None
-    frame = pd.read_csv(path, comment="#", dtype={"council_code": str})
-    missing = {"council_code", "year", "population_0_17"} - set(frame.columns)
-    if missing:
-        raise ValueError(f"{path}: population CSV lacks {', '.join(sorted(missing))}")
-    frame["year"] = frame["year"].astype(int)
-    frame["population_0_17"] = pd.to_numeric(frame["population_0_17"], errors="coerce")
-    return frame[["council_code", "year", "population_0_17"]]
-
-
 def population_for(population: pd.DataFrame | None, register: Register, council: Council, year: int) -> float | None:
     """The council's 0-17 population for `year` (the latest earlier year if that one is absent),
     under any of its codes through recodes."""
     if population is None:
         return None
     lineage = register.lineage_id(council.council_code)
-    rows = population[population["council_code"].map(lambda c: _lineage(register, c)) == lineage]
+    rows = population[population["council_code"].map(register.lineage_or_self) == lineage]
     rows = rows[(rows["year"] <= year) & rows["population_0_17"].notna()]
     if rows.empty:
         return None
     return float(rows.sort_values("year").iloc[-1]["population_0_17"])
-
-
-def _lineage(register: Register, code: str) -> str:
-    try:
-        return register.lineage_id(str(code))
-    except KeyError:
-        return str(code)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -127,17 +105,16 @@ def _lineage(register: Register, code: str) -> str:
 
 
 def days_after_deadline(period: Period, received_at: Any) -> int:
-    """Days after (+) or before (-) the deadline, by the London date of receipt."""
+    """`Period.days_after_deadline` for a stored timestamp (pandas or Python, naive = UTC)."""
     stamp = pd.Timestamp(received_at)
     if stamp.tzinfo is None:
         stamp = stamp.tz_localize("UTC")
-    received: date = stamp.tz_convert(LONDON).date()
-    return (received - period.deadline).days
+    return period.days_after_deadline(stamp.to_pydatetime())
 
 
 def _by_lineage(frame: pd.DataFrame, register: Register) -> pd.DataFrame:
     out = frame.copy()
-    codes = {c: _lineage(register, c) for c in out["council_code"].unique()} if len(out) else {}
+    codes = {c: register.lineage_or_self(c) for c in out["council_code"].unique()} if len(out) else {}
     out["lineage"] = out["council_code"].map(codes) if len(out) else pd.Series(dtype=object)
     return out
 
@@ -600,7 +577,7 @@ def _current_facts(frame: pd.DataFrame, register: Register) -> dict[tuple[str, s
         return {}
     out: dict[tuple[str, str], dict[str, Any]] = {}
     for row in frame.to_dict("records"):
-        out[(row["period"], _lineage(register, row["council_code"]))] = row
+        out[(row["period"], register.lineage_or_self(row["council_code"]))] = row
     return out
 
 
@@ -699,101 +676,8 @@ def _cross_counts(cross_council: pd.DataFrame | None, register: Register) -> dic
     if cross_council is None or cross_council.empty:
         return counts
     for row in cross_council.to_dict("records"):
-        sides = {_lineage(register, row["from_council_code"]), _lineage(register, row["to_council_code"])}
+        sides = {register.lineage_or_self(row["from_council_code"]), register.lineage_or_self(row["to_council_code"])}
         for lineage in sides:
             key = (row["time_period"], lineage, row["rule"])
             counts[key] = counts.get(key, 0) + int(row["children"])
     return counts
-
-
-# ---------------------------------------------------------------------------------------------
-# Geography columns (Explore Education Statistics layout)
-
-
-@dataclass
-class Geography:
-    register: Register = field(default_factory=load_register)
-
-    def columns(self, level: str, code: str) -> dict[str, Any]:
-        if level == "National":
-            return {
-                "geographic_level": "National",
-                "country_code": COUNTRY_CODE,
-                "country_name": COUNTRY_NAME,
-                "region_code": "",
-                "region_name": "",
-                "new_la_code": "",
-                "old_la_code": "",
-                "la_name": "",
-            }
-        if level == "Regional":
-            return {
-                "geographic_level": "Regional",
-                "country_code": COUNTRY_CODE,
-                "country_name": COUNTRY_NAME,
-                "region_code": code,
-                "region_name": self.register.regions().get(code, code),
-                "new_la_code": "",
-                "old_la_code": "",
-                "la_name": "",
-            }
-        council = self.register.get(code)
-        return {
-            "geographic_level": "Local authority",
-            "country_code": COUNTRY_CODE,
-            "country_name": COUNTRY_NAME,
-            "region_code": council.region_code,
-            "region_name": council.region_name,
-            "new_la_code": council.council_code,
-            "old_la_code": council.la_number,
-            "la_name": council.name,
-        }
-
-
-def time_columns(period_label: str) -> dict[str, str]:
-    """EES time columns: `2025-Q1` -> 202526 / Financial year Q1; `2025-26` -> 202526 / Financial year."""
-    if "Q" in period_label:
-        p = Period.parse(period_label)
-        return {"time_period": f"{p.year}{(p.year + 1) % 100:02d}", "time_identifier": f"Financial year Q{p.quarter}"}
-    start = int(period_label[:4])
-    return {"time_period": f"{start}{(start + 1) % 100:02d}", "time_identifier": "Financial year"}
-
-
-GEOGRAPHY_COLUMNS = [
-    "time_period",
-    "time_identifier",
-    "geographic_level",
-    "country_code",
-    "country_name",
-    "region_code",
-    "region_name",
-    "new_la_code",
-    "old_la_code",
-    "la_name",
-]
-
-
-def to_ees(
-    frame: pd.DataFrame,
-    *,
-    period_column: str = "period",
-    level: Callable[[dict[str, Any]], str] | None = None,
-    code_column: str = "council_code",
-    register: Register | None = None,
-) -> pd.DataFrame:
-    """Prefix the EES time and geography columns; drops `period` and the code column."""
-    geography = Geography(register or load_register())
-    rows = []
-    for row in frame.to_dict("records"):
-        lvl = level(row) if level else "Local authority"
-        out = {**time_columns(row[period_column]), **geography.columns(lvl, row[code_column])}
-        out.update({k: v for k, v in row.items() if k not in (period_column, code_column, "geographic_level")})
-        rows.append(out)
-    columns = GEOGRAPHY_COLUMNS + [
-        c for c in frame.columns if c not in (period_column, code_column, "geographic_level")
-    ]
-    return pd.DataFrame(rows, columns=columns)
-
-
-def now_utc() -> datetime:
-    return datetime.now(ZoneInfo("UTC"))

@@ -28,15 +28,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from reports.annual import build_annual
+    from lscb.cli import settings
+    from pipeline.annual import build_annual
 
     try:
         year = format_financial_year(parse_financial_year(args.year))
     except ValueError as error:
         raise UserError(str(error)) from None
     population = population_file(args.population)
+    database = args.database_url or settings().database()
     try:
-        outcome = build_annual(year, args.out, database_url=args.database_url, population_csv=population)
+        outcome = build_annual(database, year, args.out, population_csv=population)
     except ValueError as error:
         raise UserError(str(error)) from None
     except Exception as error:

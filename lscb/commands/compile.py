@@ -28,15 +28,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from reports.compile import compile_period, headline
+    from lscb.cli import settings
+    from pipeline.compile import compile_period
+    from reports.compile import headline
 
     try:
-        period = Period.parse(args.period).code
+        period = Period.parse(args.period)
     except ValueError as error:
         raise UserError(str(error)) from None
     population = population_file(args.population)
+    database = args.database_url or settings().database()
     try:
-        outcome = compile_period(period, args.out, database_url=args.database_url, population_csv=population)
+        outcome = compile_period(database, period, args.out, population_csv=population)
     except ValueError as error:
         raise UserError(str(error)) from None
     except Exception as error:  # the store not migrated yet, an unreachable database ...

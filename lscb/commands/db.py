@@ -11,8 +11,12 @@ from __future__ import annotations
 import argparse
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from lscb.cli import UserError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 
 @contextmanager
@@ -20,7 +24,7 @@ def store_errors() -> Iterator[None]:
     """Turn the store's refusals and database connection failures into one-line user errors."""
     from sqlalchemy.exc import OperationalError
 
-    from transforms.store.queries import StoreError
+    from store.queries import StoreError
 
     try:
         yield
@@ -49,12 +53,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lscb.config import database_url
-    from transforms.store import migrate
-    from transforms.store.engine import get_engine
+    from lscb.cli import project_engine
+    from store import migrate
 
-    url = database_url()
-    engine = get_engine(url)
+    engine = project_engine()
     where = engine.url.render_as_string(hide_password=True)
     with store_errors():
         if args.db_command == "upgrade":
@@ -76,9 +78,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _seed(engine: object) -> int:
-    from transforms.store.engine import get_engine
-    from transforms.store.seed import seed_register
+def _seed(engine: Engine) -> int:
+    from store.seed import seed_register
 
-    with get_engine(engine).begin() as connection:  # type: ignore[arg-type]
+    with engine.begin() as connection:
         return seed_register(connection, actor="lscb db")

@@ -26,13 +26,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from lscb.cli import UserError
-    from portal.db import default_engine
-    from portal.store_service import ensure_database
-    from transforms.store import StoreError
+    from lscb.cli import UserError, project_engine, settings
+    from store import StoreError
+    from store.migrate import ensure_current
 
+    settings().key()  # refuse to serve without the key: uploads could not be pseudonymised
     try:
-        ensure_database(default_engine())
+        ensure_current(project_engine())
     except StoreError as error:
         raise UserError(str(error)) from None
     print(f"lscb portal: serving on http://{args.host}:{args.port}{args.root_path}/ (Ctrl+C to stop)", flush=True)

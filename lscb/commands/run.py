@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from lscb.cli import UserError, add_population_option, population_file
-from schemas.calendar import Period, format_financial_year, parse_financial_year
+from schemas.calendar import Period, format_financial_year, latest_complete_year, parse_financial_year
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -46,12 +46,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     annual.set_defaults(func=run_annual)
 
 
-def latest_complete_year(today: Any = None) -> str:
-    """The latest financial year whose four quarters have all closed (e.g. `2025-26`)."""
-    latest = Period.latest_closed(today)
-    return format_financial_year(latest.year if latest.quarter == 4 else latest.year - 1)
-
-
 def _prepare(no_migrate: bool, project_db: bool) -> None:
     from lscb import airflow_support
 
@@ -63,7 +57,7 @@ def _prepare(no_migrate: bool, project_db: bool) -> None:
     except RuntimeError as error:
         raise UserError(str(error), 1) from None
     if project_db:
-        from transforms.store.migrate import upgrade
+        from store.migrate import upgrade
 
         upgrade(airflow_support.project_database_url())
 
@@ -82,7 +76,7 @@ def run_quarter(args: argparse.Namespace) -> int:
         conf["population_csv"] = str(population_file(args.population))
     from lscb import airflow_support
 
-    airflow_support.load_pseudonymisation_key()  # refuse before any work when there is no key
+    airflow_support.pseudonymisation_key()  # refuse before any work when there is no key
     _prepare(args.no_migrate, project_db=True)
     result = airflow_support.test_dag("quarterly_return", conf)
     return _report(result, args.json)

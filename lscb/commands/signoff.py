@@ -24,10 +24,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from transforms.store import sign_off
+    from lscb.cli import project_engine
+    from store import sign_off
 
     with store_errors():
-        summary = sign_off(args.council, args.period, args.by)
+        summary = sign_off(args.council, args.period, args.by, engine_or_url=project_engine())
     print(
         f"{summary['council_code']} {summary['period']}: version {summary['version']} signed off by "
         f"{summary['signed_off_by']} ({summary['queries']} explained quer{'y' if summary['queries'] == 1 else 'ies'})"

@@ -24,10 +24,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from transforms.store import list_submissions
+    from lscb.cli import project_engine
+    from store import list_submissions
 
     with store_errors():
-        rows = list_submissions(args.council, args.period)
+        rows = list_submissions(args.council, args.period, engine_or_url=project_engine())
     if args.json:
         extra = ("all_queries_explained", "unexplained_queries", "source_name", "signed_off_by", "signed_off_at")
         print(json.dumps([{k: row[k] for k in (*JSON_FIELDS, *extra)} for row in rows], indent=2))

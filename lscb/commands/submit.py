@@ -52,22 +52,23 @@ def parse_received_at(value: str | None) -> datetime | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lscb.config import pseudonymisation_key
+    from lscb.cli import project_engine, settings
 
     if not args.file.is_file():
         raise UserError(f"{args.file}: no such file")
-    secret = pseudonymisation_key()
+    key = settings().key()  # no key, no work
     received_at = parse_received_at(args.received_at)
-    from transforms.store import submit_file
+    from pipeline.receive import submit_file
 
     with store_errors():
         outcome = submit_file(
             args.file,
             args.council,
+            secret=key.secret,
+            engine_or_url=project_engine(),
             submitted_by=args.by or f"cli:{getpass.getuser()}",
             received_at=received_at,
             claimed_period=args.period,
-            secret=secret,
         )
     if args.json:
         print(json.dumps(outcome.to_json(), indent=2, default=str))

@@ -39,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from transforms.synth import SynthOptions, generate
+    from synth import SynthOptions, generate
 
     councils: str | list[str] = "all"
     if args.councils.strip().lower() != "all":

@@ -43,14 +43,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _accounts():  # type: ignore[no-untyped-def]
+    from lscb.cli import project_engine
     from portal.accounts import Accounts
-    from portal.db import default_engine
-    from portal.store_service import ensure_database
-    from transforms.store import StoreError
+    from store import StoreError
+    from store.migrate import ensure_current
 
-    engine = default_engine()
+    engine = project_engine()
     try:
-        ensure_database(engine)
+        ensure_current(engine)
     except StoreError as error:
         raise UserError(str(error)) from None
     return Accounts(engine)
@@ -70,11 +70,11 @@ def _read_password(from_stdin: bool) -> tuple[str, bool]:
 
 
 def _audit(action: str, detail: dict[str, object], council_code: str | None = None) -> None:
-    from portal.db import default_engine
-    from transforms.store.audit import record
+    from lscb.cli import project_engine
+    from store.audit import record
 
     actor = f"cli:{getpass.getuser()}"
-    with default_engine().begin() as connection:
+    with project_engine().begin() as connection:
         record(connection, actor, action, council_code=council_code, detail=detail)
 
 

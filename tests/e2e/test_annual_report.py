@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from lscb.config import PROJECT_ROOT
+from lscb.settings import PROJECT_ROOT
 from schemas.calendar import financial_year_periods
 from schemas.register import load_register
 
@@ -34,10 +34,10 @@ CHROMIUM_ARGS = [
 
 @pytest.fixture(scope="module")
 def annual(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from reports.annual import build_annual
-    from transforms.store import store_validated
-    from transforms.store.migrate import upgrade
-    from transforms.store.synthetic import synthetic_result
+    from pipeline.annual import build_annual
+    from pipeline.receive import store_validated
+    from store.migrate import upgrade
+    from tests.support.synthetic import synthetic_result
 
     root = tmp_path_factory.mktemp("annual")
     url = f"sqlite:///{root / 'lscb.sqlite'}"
@@ -58,7 +58,7 @@ def annual(tmp_path_factory: pytest.TempPathFactory) -> Any:
                 secret=b"e2e-key",
             )
     population = PROJECT_ROOT / "data" / "population" / "SYNTHETIC_population_0_17.csv"
-    return build_annual(YEAR, root / "out", database_url=url, population_csv=population, today=date(2026, 11, 1))
+    return build_annual(url, YEAR, root / "out", population_csv=population, today=date(2026, 11, 1))
 
 
 def test_published_csvs_hold_no_small_counts(annual: Any) -> None:

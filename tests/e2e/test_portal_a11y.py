@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from test_portal_browser import CHROMIUM, CHROMIUM_ARGS, PERIOD, SCREENSHOTS, sign_in, write_return
 
-from portal.testing import COUNCIL_A, Server, prepare_database
+from tests.support.portal import COUNCIL_A, Server, prepare_database
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -21,8 +21,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(900)]
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dict[str, str]]]:
     data_dir = tmp_path_factory.mktemp("portal-a11y") / "var"
     emails = prepare_database(data_dir)
-    (data_dir / "compile").mkdir(parents=True)
-    (data_dir / "compile" / "league_tables.xlsx").write_bytes(b"PK\x03\x04")
+    (data_dir / "outputs").mkdir(parents=True)
+    (data_dir / "outputs" / "league_tables.xlsx").write_bytes(b"PK\x03\x04")
     with Server(data_dir) as running:
         yield running, emails
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from portal.testing import COUNCIL_A, PASSWORD, Server, prepare_database
+from tests.support.portal import COUNCIL_A, PASSWORD, Server, prepare_database
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = PROJECT_ROOT / "var" / "screenshots" / "portal"
@@ -57,8 +57,8 @@ def sex_cell() -> str:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dict[str, str]]]:
     data_dir = tmp_path_factory.mktemp("portal-browser") / "var"
     emails = prepare_database(data_dir)
-    (data_dir / "compile" / PERIOD).mkdir(parents=True)
-    (data_dir / "compile" / PERIOD / "tracker.csv").write_text("council_code,status\n", encoding="utf-8")
+    (data_dir / "outputs" / PERIOD).mkdir(parents=True)
+    (data_dir / "outputs" / PERIOD / "tracker.csv").write_text("council_code,status\n", encoding="utf-8")
     with Server(data_dir) as running:
         yield running, emails
 

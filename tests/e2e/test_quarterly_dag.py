@@ -56,7 +56,7 @@ def _run(command: list[str], env: dict[str, str], log: Path) -> subprocess.Compl
 def _prepare(tmp_path: Path, env: dict[str, str]) -> dict[str, list[str]]:
     data = tmp_path / "data"
     completed = _run(
-        [sys.executable, "-m", "lscb.demo", "prepare", "--period", PERIOD, "--children", str(CHILDREN),
+        [sys.executable, "-m", "lscb.cli", "demo", "prepare", "--period", PERIOD, "--children", str(CHILDREN),
          "--seed", "3", "--inbox", str(data / "inbox"), "--staging", str(data / "synth")],
         env,
         tmp_path / "prepare.log",

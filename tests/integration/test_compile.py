@@ -23,10 +23,10 @@ TODAY = date(2026, 11, 1)  # after both periods' and the next period's deadlines
 
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    from reports.compile import compile_period
-    from transforms.store import submit_file
-    from transforms.store.migrate import upgrade
-    from transforms.synth import SynthOptions, generate
+    from pipeline.compile import compile_period
+    from pipeline.receive import submit_file
+    from store.migrate import upgrade
+    from synth import SynthOptions, generate
 
     root = tmp_path_factory.mktemp("compile")
     synth_dir = root / "returns"
@@ -51,7 +51,7 @@ def compiled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         )
         statuses.append(outcome.status)
     periods = [Period.parse(FIRST), Period.parse(FIRST).next()]
-    outcomes = {p.code: compile_period(p.code, root / p.code, database_url=url, today=TODAY) for p in periods}
+    outcomes = {p.code: compile_period(url, p, root / p.code, today=TODAY) for p in periods}
     return {
         "truth": json.loads((synth_dir / "ground_truth.json").read_text()),
         "outcomes": outcomes,

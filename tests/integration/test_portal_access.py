@@ -20,9 +20,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 from starlette.routing import Route
 
-from portal import db
-from portal.services import FakeService, FindingView
-from portal.testing import COUNCIL_A, COUNCIL_B, PASSWORD, Rig, build_rig, csrf_token, login
+from portal.services import FindingView
+from store import accounts as db
+from tests.support.fake_service import FakeService
+from tests.support.portal import COUNCIL_A, COUNCIL_B, PASSWORD, Rig, build_rig, csrf_token, login
 
 PERIOD = "2025-Q1"
 ZIP_MAGIC = b"PK\x03\x04"

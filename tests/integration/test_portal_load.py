@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from portal.loadtest import run_load
 from schemas.calendar import Period
 from schemas.register import load_register
+from tests.support.portal_load import run_load
 
 pytestmark = pytest.mark.slow
 PERIOD = "2025-Q1"
@@ -20,7 +20,7 @@ CHILDREN = 60
 
 @pytest.fixture(scope="module")
 def returns(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Path], dict[str, int]]:
-    from transforms.synth import SynthOptions, generate
+    from synth import SynthOptions, generate
 
     out = tmp_path_factory.mktemp("load-returns")
     codes = sorted(c.council_code for c in load_register().expected(Period.parse(PERIOD)))[:COUNCILS]
@@ -47,7 +47,7 @@ def test_concurrent_uploads_are_stored_exactly_once(
 
 
 def test_the_checks_can_fail(returns: tuple[dict[str, Path], dict[str, int]]) -> None:
-    from portal.loadtest import LoadResult, Upload
+    from tests.support.portal_load import LoadResult, Upload
 
     files, children = returns
     codes = sorted(files)

@@ -15,7 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from portal.testing import COUNCIL_A, COUNCIL_B, Rig, build_rig, csrf_token, login
+from lscb.settings import DEMO_KEY
+from tests.support.portal import COUNCIL_A, COUNCIL_B, Rig, build_rig, csrf_token, login
 
 PERIOD = "2025-Q1"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -59,14 +60,14 @@ def upload(client: TestClient, path: Path, council: str = COUNCIL_A, name: str |
 
 
 def audit_actions(rig: Rig) -> list[tuple[str, str | None]]:
-    from transforms.store.models import AuditEntry
+    from store.models import AuditEntry
 
     with rig.engine.connect() as connection:
         return [(r.action, r.actor) for r in connection.execute(select(AuditEntry).order_by(AuditEntry.id))]
 
 
 def test_the_whole_cycle_over_the_store(rig: Rig, tmp_path: Path) -> None:
-    from transforms.store import current_submission, list_submissions
+    from store import current_submission, list_submissions
 
     client = council_client(rig)
     analyst = council_client(rig, "analyst")
@@ -126,7 +127,7 @@ def test_the_whole_cycle_over_the_store(rig: Rig, tmp_path: Path) -> None:
 
 
 def test_the_same_file_twice_is_one_submission(rig: Rig, tmp_path: Path) -> None:
-    from transforms.store import list_submissions
+    from store import list_submissions
 
     client = council_client(rig)
     path = write_return(tmp_path / "r.xlsx")
@@ -140,7 +141,7 @@ def test_the_same_file_twice_is_one_submission(rig: Rig, tmp_path: Path) -> None
 
 def test_a_return_for_another_council_is_stored_as_the_uploaders_with_an_error(rig: Rig, tmp_path: Path) -> None:
     """Council A uploading a file that says it is council B's: A's submission, rejected (ABT-05)."""
-    from transforms.store import list_submissions
+    from store import list_submissions
 
     client = council_client(rig)
     response = upload(client, write_return(tmp_path / "b.xlsx", council=COUNCIL_B))
@@ -171,7 +172,7 @@ def _zip_bomb(path: Path, member: str) -> Path:
 def test_hostile_files_are_refused_with_the_clis_line_and_nothing_stored(
     rig: Rig, tmp_path: Path, kind: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from transforms.store import list_submissions
+    from store import list_submissions
 
     folder = tmp_path / "hostile"
     folder.mkdir()
@@ -238,8 +239,8 @@ def test_the_template_is_the_councils_own(rig: Rig) -> None:
     assert client.get(f"/councils/{COUNCIL_B}/periods/{PERIOD}/template.xlsx").status_code == 404
 
 
-def test_analyst_outputs_are_served_read_only_from_the_compile_dir(rig: Rig, tmp_path: Path) -> None:
-    out = rig.settings.compile_dir / PERIOD
+def test_analyst_outputs_are_served_read_only_from_the_outputs_location(rig: Rig, tmp_path: Path) -> None:
+    out = rig.settings.outputs_dir / PERIOD
     out.mkdir(parents=True)
     (out / "league_tables.csv").write_text("council_code,rank\n", encoding="utf-8")
     (tmp_path / "secret.txt").write_text("not an output", encoding="utf-8")
@@ -267,16 +268,17 @@ def test_validator_processes_store_uploads_and_survive_a_killed_one(
     import time
 
     from portal.services import ServiceError
-    from portal.store_service import StoreService, ensure_database
-    from transforms.store import list_submissions
-    from transforms.store.engine import get_engine
-    from transforms.store.submit import PAUSE_AFTER_ENV, PAUSE_MARKER_ENV
+    from portal.store_service import StoreService
+    from store import list_submissions
+    from store.engine import get_engine
+    from store.migrate import ensure_current
+    from tests.support.fault import PAUSE_AFTER_ENV, PAUSE_MARKER_ENV, pausing_validator
 
-    monkeypatch.setenv("LSCB_DEMO", "1")
     url = f"sqlite:///{tmp_path / 'lscb.sqlite'}"
     engine = get_engine(url)
-    ensure_database(engine)
-    service = StoreService(engine, tmp_path / "uploads", validators=1)
+    ensure_current(engine)
+    service = StoreService(engine, tmp_path / "uploads", secret=DEMO_KEY, validators=1)
+    service.initializer = pausing_validator
     sys.path.insert(0, str(PROJECT_ROOT / "tests"))
     from builders import children_rows, sample_about, sample_activity, sample_strategy, write_xlsx_return
 

@@ -12,24 +12,20 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select, text
 
-import transforms.store.submit
+import pipeline.receive
 from lscb.cli import main
+from pipeline.receive import store_validated, submit_file
 from schemas.calendar import Period
-from transforms.ingest import Refused
-from transforms.store import (
+from store import (
     StoreError,
     current_submission,
-    deadline_end,
     explain,
-    is_late,
     list_submissions,
     sign_off,
-    store_validated,
     submission_findings,
-    submit_file,
 )
-from transforms.store.engine import get_engine
-from transforms.store.models import (
+from store.engine import get_engine
+from store.models import (
     AuditEntry,
     Explanation,
     FindingRecord,
@@ -38,9 +34,10 @@ from transforms.store.models import (
     child_records,
     strategy_facts,
 )
-from transforms.store.queries import previous_return
-from transforms.store.submit import file_checksum
-from transforms.store.synthetic import synthetic_result
+from store.queries import previous_return
+from tests.support.synthetic import synthetic_result
+from transforms.checksum import file_checksum
+from transforms.ingest import Refused
 from transforms.validate.model import ValidationResult
 
 SECRET = b"store test secret"
@@ -118,8 +115,8 @@ def test_late_means_after_the_deadline_day_in_london(migrated_url: str) -> None:
     assert period.deadline.isoformat() == "2025-08-11"
     last_minute = datetime(2025, 8, 11, 23, 59, tzinfo=LONDON)  # 22:59 UTC, still the deadline day in BST
     just_after = datetime(2025, 8, 12, 0, 1, tzinfo=LONDON)  # 23:01 UTC on the 11th: already late
-    assert deadline_end(period) == datetime(2025, 8, 11, 23, 0, tzinfo=UTC)
-    assert not is_late(period, last_minute) and is_late(period, just_after)
+    assert period.deadline_end() == datetime(2025, 8, 11, 23, 0, tzinfo=UTC)
+    assert not period.is_late(last_minute) and period.is_late(just_after)
     on_time = _store(migrated_url, synthetic_result(COUNCIL, PERIOD, seed=1), received_at=last_minute)
     late = _store(migrated_url, synthetic_result(COUNCIL, PERIOD, seed=2), received_at=just_after)
     assert (on_time.late, late.late) == (False, True)
@@ -287,7 +284,7 @@ def fake_validation(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
         result.source_name = kwargs["display_name"]
         return result
 
-    monkeypatch.setattr(transforms.store.submit, "validate_upload", validate_upload)
+    monkeypatch.setattr(pipeline.receive, "validate_upload", validate_upload)
     return calls
 
 

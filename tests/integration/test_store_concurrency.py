@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from pipeline.receive import store_validated
 from schemas.calendar import Period
 from schemas.register import load_register
-from transforms.store import store_validated
-from transforms.store.engine import dispose_engines, get_engine
-from transforms.store.models import Submission
-from transforms.store.submit import _lock_next_version
-from transforms.store.synthetic import synthetic_result
+from store.engine import dispose_engines, get_engine
+from store.models import Submission
+from store.write import _lock_next_version
+from tests.support.synthetic import synthetic_result
 
 PERIOD = "2025-Q1"
 SECRET = "concurrency test secret"
@@ -71,7 +71,7 @@ def test_parallel_processes_store_every_submission_with_gapless_versions(migrate
 
 @pytest.mark.postgres
 def test_postgres_locks_one_council_period_only(postgres_schema_url: str) -> None:
-    from transforms.store import migrate
+    from store import migrate
 
     url = postgres_schema_url
     migrate.upgrade(url)

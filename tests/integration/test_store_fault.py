@@ -12,11 +12,11 @@ from pathlib import Path
 
 from sqlalchemy import func, select, text
 
-from transforms.store import current_submission, list_submissions, store_validated
-from transforms.store.engine import dispose_engines, get_engine
-from transforms.store.models import CouncilPeriod, Submission, child_records
-from transforms.store.submit import PAUSE_AFTER_ENV, PAUSE_MARKER_ENV
-from transforms.store.synthetic import synthetic_result
+from pipeline.receive import store_validated
+from store import current_submission, list_submissions
+from store.engine import dispose_engines, get_engine
+from store.models import CouncilPeriod, Submission, child_records
+from tests.support.synthetic import synthetic_result
 
 ROOT = Path(__file__).resolve().parents[2]
 COUNCIL, PERIOD = "E06000002", "2025-Q1"
@@ -39,11 +39,11 @@ def test_a_submit_killed_mid_transaction_leaves_nothing(migrated_url: str, tmp_p
     assert _counts(migrated_url) == (1, 10)
 
     marker = tmp_path / "paused"
-    env = {**os.environ, PAUSE_AFTER_ENV: "1000", PAUSE_MARKER_ENV: str(marker)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "transforms.store.synthetic", migrated_url, COUNCIL, PERIOD,
-         "--children", "3000", "--seed", "2", "--secret", SECRET],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [sys.executable, "-m", "tests.support.synthetic", migrated_url, COUNCIL, PERIOD,
+         "--children", "3000", "--seed", "2", "--secret", SECRET,
+         "--pause-after", "1000", "--pause-marker", str(marker)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 120

@@ -13,9 +13,9 @@ from builders import children_rows, sample_about, sample_activity, sample_strate
 from sqlalchemy import inspect, select, table, text
 
 from lscb.cli import main
-from transforms.store import list_submissions
-from transforms.store.engine import dispose_engines, get_engine
-from transforms.store.synthetic import synthetic_nhs_number, synthetic_upn
+from store import list_submissions
+from store.engine import dispose_engines, get_engine
+from tests.support.synthetic import synthetic_nhs_number, synthetic_upn
 
 COUNCIL, PERIOD = "E06000001", "2025-Q1"
 
@@ -52,7 +52,7 @@ def env(migrated_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> s
     data = tmp_path / "var"
     url = migrated_url
     if url.startswith("sqlite"):  # keep the database inside the data dir, so the file scan covers it
-        from transforms.store import migrate
+        from store import migrate
 
         dispose_engines()
         url = f"sqlite:///{data / 'lscb.sqlite'}"

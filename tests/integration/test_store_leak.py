@@ -13,11 +13,12 @@ import pytest
 from sqlalchemy import inspect, select, table, text
 
 from lscb.cli import main
+from pipeline.receive import store_validated
 from schemas.identifiers import normalise_identifier
-from transforms.store import explain, list_submissions, migrate, sign_off, store_validated, submission_findings
-from transforms.store.engine import dispose_engines, get_engine
-from transforms.store.seed import seed_register
-from transforms.store.synthetic import raw_identifiers, synthetic_result
+from store import explain, list_submissions, migrate, sign_off, submission_findings
+from store.engine import dispose_engines, get_engine
+from store.seed import seed_register
+from tests.support.synthetic import raw_identifiers, synthetic_result
 
 SECRET = b"leak test secret"
 COUNCILS = ("E06000001", "E08000025", "E09000033")

@@ -12,9 +12,9 @@ from sqlalchemy import insert, inspect, text
 from sqlalchemy.exc import DBAPIError
 
 from schemas.standard import load_standard
-from transforms.store import migrate
-from transforms.store.engine import get_engine
-from transforms.store.models import (
+from store import migrate
+from store.engine import get_engine
+from store.models import (
     REPLACED_CHILD_FIELDS,
     AuditEntry,
     about_facts,

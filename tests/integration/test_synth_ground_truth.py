@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from transforms.synth import SynthOptions, generate
-from transforms.synth.inject import KIND_NAMES
+from synth import SynthOptions, generate
+from synth.inject import KIND_NAMES
 from transforms.validate import validate_file
 
 pytestmark = pytest.mark.slow

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from transforms import inbox as inbox_mod
-from transforms.inbox import (
+from pipeline import inbox as inbox_mod
+from pipeline.inbox import (
     InboxFile,
     InboxFileMissing,
     council_code_from_name,
@@ -20,6 +20,7 @@ from transforms.inbox import (
     period_from_name,
     process_inbox_file,
 )
+from transforms.checksum import file_checksum
 
 
 @dataclass
@@ -43,7 +44,7 @@ class FakeStore:
         content = Path(path).read_bytes()
         if content.startswith(b"\x89PNG"):
             return FakeOutcome("refused", None, message="not an Excel workbook:\n it is a PNG image")
-        checksum = inbox_mod.file_checksum(path)
+        checksum = file_checksum(path)[0]
         stored = self.versions.setdefault(council_code, [])
         if checksum in stored:
             return FakeOutcome("duplicate", stored.index(checksum) + 1)
@@ -99,7 +100,7 @@ def test_discover_lists_returns_with_checksum_and_time_of_receipt(folders: dict[
     assert [item.name for item in found] == ["E06000001_2025-Q1.xlsx", "E06000002_2025-Q1.xlsx"]
     assert found[1].council_code == "E06000002" and found[1].claimed_period == "2025-Q1"
     assert found[1].received_at == received.isoformat()
-    assert found[1].checksum == inbox_mod.file_checksum(folders["inbox"] / "E06000002_2025-Q1.xlsx")
+    assert found[1].checksum == file_checksum(folders["inbox"] / "E06000002_2025-Q1.xlsx")[0]
     assert InboxFile.from_dict(found[1].to_dict()) == found[1]
     assert discover(folders["inbox"] / "missing") == []
 

@@ -23,9 +23,9 @@ from schemas.calendar import Period
 from schemas.identifiers import nhs_check_ok, upn_check_ok, upn_la_number
 from schemas.register import load_register
 from schemas.standard import load_standard
+from synth import SynthOptions, generate
+from synth.inject import KIND_NAMES, KINDS
 from transforms.findings import column_letter
-from transforms.synth import SynthOptions, generate
-from transforms.synth.inject import KIND_NAMES, KINDS
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_synth_support import keyvalue, read_bundle, truth  # noqa: E402

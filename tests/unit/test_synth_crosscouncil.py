@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from synth import SynthOptions, generate
 from transforms.link import link
-from transforms.synth import SynthOptions, generate
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_synth_support import child_records  # noqa: E402

@@ -240,7 +240,7 @@ def test_report_is_the_only_thing_written_and_needs_no_key_or_database(tmp_path:
 
 
 def test_cli_reports_exactly_synths_injected_breaches(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from transforms.synth import SynthOptions, generate
+    from synth import SynthOptions, generate
 
     truth = generate(SynthOptions(period="2025-Q1", out=tmp_path, councils=["E06000001", "E08000025", "E09000033"],
                                   children=25, seed=7, error_rate=0.4, format="csv")).ground_truth

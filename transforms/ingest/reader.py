@@ -6,12 +6,12 @@ Steps, cheapest and most dangerous first: size on disk -> first bytes -> zip dir
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from pathlib import Path
 
 from schemas.standard import Standard, available_versions, latest_version, load_standard
+from transforms.checksum import bytes_checksum
 from transforms.ingest import csv_bundle, xlsx
 from transforms.ingest.archive import Archive
 from transforms.ingest.model import ReturnFile, Sheet
@@ -46,7 +46,7 @@ def read_return(path: str | Path, display_name: str | None = None) -> ReturnFile
     if len(data) > limits.max_upload_bytes:
         raise _too_large_file(len(data), source_name)
     sniff(data, source_name)
-    checksum = hashlib.sha256(data).hexdigest()
+    checksum = bytes_checksum(data)
 
     label = "zip"
     archive = Archive(data, limits, source_name, label)

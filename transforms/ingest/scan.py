@@ -16,8 +16,8 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from transforms.findings import column_letter
 from transforms.ingest.refusals import refuse, shown
-from transforms.ingest.sheets import column_letter
 
 _DECLARATION = re.compile(
     rb"<!(?:doctype|entity)|<\x00!\x00(?:d\x00o\x00c\x00t\x00y\x00p\x00e|e\x00n\x00t\x00i\x00t\x00y)", re.IGNORECASE

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 import pandas as pd
 
 from schemas.standard import Sheet as SheetSpec
+from transforms.findings import column_letter
 from transforms.ingest.model import HeaderProblem, KeyValueSheet, Location, TableSheet
 
 _SEPARATORS = re.compile(r"[\s_]+")
@@ -22,16 +23,6 @@ Row = tuple[int, Sequence[object]]
 def normalise(text: object) -> str:
     """The header matching key: case, spaces and underscores do not count."""
     return _SEPARATORS.sub("", str(text)).lower()
-
-
-def column_letter(index: int) -> str:
-    """0 -> A, 25 -> Z, 26 -> AA."""
-    letters = ""
-    index += 1
-    while index:
-        index, remainder = divmod(index - 1, 26)
-        letters = chr(65 + remainder) + letters
-    return letters
 
 
 def clean(value: object) -> object:

@@ -1,0 +1,144 @@
+"""The one settings object: everything the project reads from its environment, read here only.
+
+Interfaces (the CLI, the portal, the Airflow task support) build a `Settings` and pass what it
+holds (an engine, the key, folders) to the use cases in `pipeline` as arguments; nothing below
+the interfaces reads the environment.
+
+| variable | field | default |
+|---|---|---|
+| `LSCB_DATA_DIR` | `data_dir` | `<project root>/var` |
+| `LSCB_DATABASE_URL` | `database_url` | `sqlite:///<data dir>/lscb.sqlite` (never Airflow's database) |
+| `LSCB_PSEUDONYMISATION_KEY` | the key | none: a production run refuses to start |
+| `LSCB_DEMO=1` | `demo` | off; on, the named public demo key is used (with a warning) |
+| `LSCB_INBOX`, `LSCB_ARCHIVE`, `LSCB_QUARANTINE`, `LSCB_OUTPUTS`, `LSCB_ANNUAL` | locations | `<data dir>/<name>` |
+| `LSCB_PORTAL_*` | portal knobs | see `portal.settings` |
+
+Import-light on purpose (pydantic only): DAG files import this module at parse time.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+DEMO_KEY_NAME = "lscb-public-demo-key-2025"
+# Public and printed in the docs: keys made with it are not secret. Demos and tests only.
+DEMO_KEY = b"lscb-public-demo-key-2025: not secret, never use for real children's data"
+
+LOCATION_KINDS = ("inbox", "archive", "quarantine", "outputs", "annual")
+
+_warned: set[str] = set()  # what this process has already warned about
+
+
+class ConfigurationError(Exception):
+    """The configuration cannot serve the request (no key, a bad value): one line for the user."""
+
+
+@dataclass(frozen=True)
+class PseudonymisationKey:
+    """The national HMAC secret and where it came from (never printed: `repr` hides it)."""
+
+    secret: bytes
+    source: str  # "LSCB_PSEUDONYMISATION_KEY", an orchestrator's secret, or DEMO_KEY_NAME
+    demo: bool = False
+
+    def __repr__(self) -> str:
+        return f"PseudonymisationKey(source={self.source!r}, demo={self.demo})"
+
+
+def demo_key() -> PseudonymisationKey:
+    """The named public demo key, with a warning on stderr (once per process)."""
+    if "demo-key" not in _warned:
+        print(
+            f"lscb: DEMO: using the public demo pseudonymisation key {DEMO_KEY_NAME!r}; "
+            "keys made with it are not secret (set LSCB_PSEUDONYMISATION_KEY for real data)",
+            file=sys.stderr,
+        )
+        _warned.add("demo-key")
+    return PseudonymisationKey(DEMO_KEY, DEMO_KEY_NAME, demo=True)
+
+
+class Settings(BaseSettings):
+    """Every setting of the project, from `LSCB_*` environment variables (empty means unset)."""
+
+    model_config = SettingsConfigDict(env_prefix="LSCB_", env_ignore_empty=True, extra="ignore", frozen=True)
+
+    data_dir: Path = Field(default_factory=lambda: PROJECT_ROOT / "var")
+    database_url: str | None = None
+    pseudonymisation_key: SecretStr | None = None
+    demo: bool = False
+    inbox: str | None = None
+    archive: str | None = None
+    quarantine: str | None = None
+    outputs: str | None = None
+    annual: str | None = None
+
+    portal_secret: SecretStr | None = None
+    portal_idle_minutes: int = 30
+    portal_absolute_hours: int = 8
+    portal_max_failures: int = 5
+    portal_lockout_minutes: int = 15
+    portal_secure_cookies: bool | None = None
+    portal_trust_proxy: bool = False
+    portal_validators: int = Field(default_factory=lambda: os.cpu_count() or 1)
+    portal_warm_up: bool = True
+
+    # ---- resolved values
+
+    def data_path(self) -> Path:
+        """The data directory, absolute, created on demand."""
+        path = self.data_dir.expanduser().resolve()
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def database(self) -> str:
+        """The project database's URL (default: SQLite in the data directory)."""
+        if self.database_url and self.database_url.strip():
+            return self.database_url.strip()
+        return f"sqlite:///{self.data_path() / 'lscb.sqlite'}"
+
+    def location(self, kind: str) -> str:
+        """Where `kind` (inbox, archive, quarantine, outputs, annual) is: a folder or a URL."""
+        if kind not in LOCATION_KINDS:
+            raise ConfigurationError(f"unknown location {kind!r}; one of {', '.join(LOCATION_KINDS)}")
+        value = getattr(self, kind)
+        if value and str(value).strip():
+            text = str(value).strip()
+            return text if "://" in text else str(Path(text).expanduser().resolve())
+        return str(self.data_path() / kind)
+
+    def key(self) -> PseudonymisationKey:
+        """The pseudonymisation key: `LSCB_PSEUDONYMISATION_KEY`; else, with `LSCB_DEMO=1`, the
+        named demo key (with a warning); else a `ConfigurationError` (no key, no run)."""
+        if self.pseudonymisation_key is not None:
+            text = self.pseudonymisation_key.get_secret_value().strip()
+            if text:
+                return PseudonymisationKey(text.encode("utf-8"), "LSCB_PSEUDONYMISATION_KEY")
+        if self.demo:
+            return demo_key()
+        raise ConfigurationError("no pseudonymisation key: set LSCB_PSEUDONYMISATION_KEY (or LSCB_DEMO=1 for a demo)")
+
+
+def load_settings() -> Settings:
+    """The settings in force now (read from the environment each call: cheap, and tests and
+    long-lived processes see a changed environment)."""
+    try:
+        return Settings()
+    except ValueError as error:  # pydantic's ValidationError: name the variable, one line
+        raise ConfigurationError(f"invalid setting: {_first_problem(error)}") from None
+
+
+def _first_problem(error: ValueError) -> str:
+    errors = getattr(error, "errors", None)
+    if callable(errors):
+        for problem in errors():
+            where = ".".join(str(part) for part in problem.get("loc", ()))
+            return f"LSCB_{where.upper()}: {problem.get('msg', 'invalid')}"
+    return str(error).splitlines()[0]

@@ -1,0 +1,44 @@
+"""Compiling a period nationally: the use case behind `lscb compile` and the quarterly DAG.
+
+Reads every council's current version up to the period after (X1 needs P+1) from the store,
+links children across councils and computes the measures (`reports.compile.compile_tables`,
+pure), and writes the analysts' outputs (`reports.compile.write_compile`).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from pipeline.population import read_population
+from reports.compile import CompileOutcome, CompileTables, compile_tables, write_compile
+from schemas.calendar import Period
+from store.engine import get_engine
+from store.national import load_national
+
+
+def compile_period_tables(
+    engine: Engine | str,
+    period: Period,
+    *,
+    population_csv: Path | None = None,
+    today: date | None = None,
+) -> CompileTables:
+    """The compile's tables for `period`, from the store (nothing written)."""
+    data = load_national(get_engine(engine), period.next())
+    return compile_tables(period, data, population=read_population(population_csv), today=today)
+
+
+def compile_period(
+    engine: Engine | str,
+    period: Period,
+    out_dir: Path,
+    *,
+    population_csv: Path | None = None,
+    today: date | None = None,
+) -> CompileOutcome:
+    """Compile `period` from the store into `out_dir` (created if needed)."""
+    tables = compile_period_tables(engine, period, population_csv=population_csv, today=today)
+    return write_compile(tables, Path(out_dir), population_given=population_csv is not None)
