@@ -5,20 +5,21 @@
     .venv/bin/python bench/validate.py --error-rate 0.3  # with injected breaches
 
 Each size runs in a fresh process, on a realistic return made by `lscb synth` (one council, the
-template's layout). Imports and the one-off set-up of a process (the standard, the GX context
-and its generated suite, built on a small warm-up return) are timed apart, because the portal,
+template's layout). Imports and the one-off set-up of a process (the standard, the register
+and the expectations generated from it, built on a small warm-up return) are timed apart, because the portal,
 the DAG workers and `lscb validate` pay them once per process, not per return. Then, best and
 median of three runs each:
 
 - raw read: python-calamine alone, every cell of the four sheets into Python values, no checks;
 - read_return: the safe ingest (zip and XML checks, limits, cell positions, typed frames);
-- validate: `validate_return` on the read return (every rule of the standard: typing, the GX
-  suite, rule functions, cross-sheet rules);
+- validate: `validate_return` on the read return (every rule of the standard: typing, the
+  expectations in the vectorised evaluator, rule functions, cross-sheet rules);
 - total: read_return + validate, what a council waits for; ratio = total / raw read.
 
 Then where the time goes: read_return's phases (checks: the zip and every part's bytes before
 any parser; values: python-calamine; frames: rows into sheets) and validate_return's (typing,
-gx: the generated suite, functions: the rule functions, typed_return: values for storage).
+expectations: the standard's expectations, functions: the rule functions, typed_return: values
+for storage).
 
 Peak memory is the process's maximum resident set size after the runs. Targets (issue 3):
 validation within 3x the raw read time, and a 1,000-child return validated in under 1 s.
@@ -158,7 +159,7 @@ def main() -> None:
         print(f"{r['children']:>9,} " + " ".join(
             f"{r['phases'].get(n, 0):>{max(9, len(n) - 2)}.3f}" for n in names))
     first = results[0]
-    print(f"\nonce per process: imports {first['imports_s']} s, standard + GX context and suite "
+    print(f"\nonce per process: imports {first['imports_s']} s, standard, register and expectations "
           f"{first['process_setup_s']} s (not in the figures above)")
     print("targets: total within 3x the raw read; 1,000 children under 1 s")
 

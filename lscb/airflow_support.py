@@ -51,7 +51,7 @@ def airflow_environment(data_dir: Path | None = None) -> dict[str, str]:
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
-        # Our tasks import GX and pandas; the default 30 s import timeout is tight on a busy host.
+        # Our tasks import pandas (and the gate GX); the default 30 s import timeout is tight on a busy host.
         "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",
     }
 

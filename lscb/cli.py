@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lscb import commands
-from lscb.settings import ConfigurationError, Settings, load_settings
+from lscb.errors import ConfigurationError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the settings (pydantic) and SQLAlchemy cost ~0.3 s to import: only when asked
     from sqlalchemy import Engine
+
+    from lscb.settings import Settings
 
 
 class UserError(Exception):
@@ -32,6 +34,8 @@ class UserError(Exception):
 
 def settings() -> Settings:
     """The settings in force (a bad value is a one-line error, through `main`)."""
+    from lscb.settings import load_settings
+
     return load_settings()
 
 

@@ -26,6 +26,10 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from lscb.errors import ConfigurationError
+
+__all__ = ["ConfigurationError", "PseudonymisationKey", "Settings", "load_settings"]
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 DEMO_KEY_NAME = "lscb-public-demo-key-2025"
@@ -35,10 +39,6 @@ DEMO_KEY = b"lscb-public-demo-key-2025: not secret, never use for real children'
 LOCATION_KINDS = ("inbox", "archive", "quarantine", "outputs", "annual")
 
 _warned: set[str] = set()  # what this process has already warned about
-
-
-class ConfigurationError(Exception):
-    """The configuration cannot serve the request (no key, a bad value): one line for the user."""
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ from typing import Any, Literal
 
 import yaml
 
+from schemas.expectations import check_spec
+
 STANDARD_DIR = Path(__file__).parent / "standard"
 
 FieldType = Literal[
@@ -98,6 +100,8 @@ class Rule:
     sheets: tuple[str, ...] = ()
     fields: tuple[str, ...] = ()  # field names this rule touches (resolved from applies_to)
     decision: str = ""
+    # what the fields must satisfy (schemas.expectations); not part of a rule's identity
+    expect: tuple[dict[str, Any], ...] = field(default=(), compare=False)
 
     @property
     def is_error(self) -> bool:
@@ -305,6 +309,7 @@ def _build_rule(spec: dict[str, Any], sheets: tuple[Sheet, ...]) -> Rule:
         sheets=sheet_names,
         fields=fields,
         decision=spec.get("decision", ""),
+        expect=check_spec(spec["id"], spec["expect"]) if spec.get("expect") else (),
     )
 
 

@@ -1,5 +1,6 @@
 """Validation beyond the rule table: end to end through real files, typing, the typed return,
-identifier safety, GX and pandas agreeing, and GX staying quiet on stderr."""
+identifier safety, GX and the per-return evaluator agreeing, GX staying quiet on stderr, and
+the per-return path never importing GX."""
 
 from __future__ import annotations
 
@@ -13,10 +14,9 @@ from rules.baseline import NHS, TODAY, UPNS, ReturnData, baseline, build, child_
 from rules.cases import CASES, Case
 
 from schemas.standard import Rule, load_standard
+from transforms.quality.gx import gx_evaluate
 from transforms.validate import PreviousReturn, validate_file, validate_return
-from transforms.validate.engine import GX_GROUPS_ENV, gx_groups
 from transforms.validate.messages import IdentifierLeak, render
-from transforms.validate.suite import describe
 
 STANDARD = load_standard("1.0")
 
@@ -258,89 +258,94 @@ def _many_mistakes() -> ReturnData:
     return data
 
 
-@pytest.mark.parametrize("setting", ["all", "none", "table", "cells,keyvalue"])
-def test_gx_and_pandas_give_the_same_findings(setting: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(GX_GROUPS_ENV, raising=False)
+def test_gx_and_the_evaluator_give_the_same_findings() -> None:
     reference = validate_return(build(_many_mistakes()), today=TODAY).findings
     assert len(reference) >= 15
-    monkeypatch.setenv(GX_GROUPS_ENV, setting)
-    assert validate_return(build(_many_mistakes()), today=TODAY).findings == reference
+    assert validate_return(build(_many_mistakes()), today=TODAY, evaluator=gx_evaluate).findings == reference
 
 
-def test_dates_beyond_the_nanosecond_range_give_the_same_findings_through_gx(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dates_beyond_the_nanosecond_range_give_the_same_findings_through_gx() -> None:
     # GX gets nanosecond dates where all fit (1677-2262); a typo like 3025 must not break that
     data = baseline()
     data.child("C001").update(closed_on=datetime(3025, 5, 1), closure_reason="RISK_REDUCED")
     data.child("C002").update(identified_on=datetime(1500, 1, 1))
-    monkeypatch.setenv(GX_GROUPS_ENV, "none")
     reference = findings(validate_return(build(data), today=TODAY))
     assert ("CHD-14", "Children!X2") in reference  # closed after the period
     assert any(rule == "CHD-10" for rule, _ in reference)  # identified before birth
-    monkeypatch.setenv(GX_GROUPS_ENV, "all")
-    assert findings(validate_return(build(data), today=TODAY)) == reference
+    assert findings(validate_return(build(data), today=TODAY, evaluator=gx_evaluate)) == reference
 
 
-def test_gx_frames_hold_only_the_columns_the_suite_reads() -> None:
-    from transforms.validate import suite
-    from transforms.validate.engine import _sheet_values, gss_codes
+def test_gx_frames_hold_only_the_columns_the_expectations_read() -> None:
+    from transforms.quality.gx import RETURN_COLUMNS, return_frame, row_condition
+    from transforms.validate.engine import _sheet_values, standard_expectations
 
     ret = build(baseline())
     children = _sheet_values(STANDARD, STANDARD.sheet("Children"), ret)
-    frame = suite.wide_frame(STANDARD, "table", [children])
-    table = [p for p in suite.plan(STANDARD, gss_codes()) if p.group == "table"]
-    read = {column for planned in table for check in planned.checks for column in check.columns_used}
-    assert set(frame.columns) == read
-    assert len(frame.columns) < 3 * len(STANDARD.sheet("Children").fields) / 2
+    mine = [e for e in standard_expectations("1.0") if e.sheet == "Children"]
+    read = {name for e in mine for name in e.fields_read}
+    frame = return_frame(children, sorted(read))
+    assert set(frame.columns) == {f"{name}{suffix}" for name in read for suffix in ("", "__v", "__ok", "__n")}
     assert str(frame["closed_on__v"].dtype) == "datetime64[ns]"
-    for planned in suite.plan(STANDARD, gss_codes()):
-        if planned.group == "table" and planned.condition:
-            frame.eval(planned.condition, parser="pandas", engine="python")  # every column it names is there
+    for e in mine:
+        if e.when:
+            frame.eval(row_condition(e.when, RETURN_COLUMNS), parser="pandas", engine="python")  # its columns are there
 
 
-def test_gx_writes_nothing_to_stderr(monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setenv(GX_GROUPS_ENV, "all")
-    validate_return(build(_many_mistakes()), today=TODAY)
+def test_gx_writes_nothing_to_stderr(capfd: pytest.CaptureFixture[str]) -> None:
+    validate_return(build(_many_mistakes()), today=TODAY, evaluator=gx_evaluate)
     assert capfd.readouterr().err == ""
 
 
-def test_gx_groups_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(GX_GROUPS_ENV, raising=False)
-    assert gx_groups() == {"table"}
-    monkeypatch.setenv(GX_GROUPS_ENV, "all")
-    assert gx_groups() == {"cells", "keyvalue", "table"}
-    monkeypatch.setenv(GX_GROUPS_ENV, "none")
-    assert gx_groups() == set()
+def test_the_per_return_path_never_imports_gx(tmp_path: Path) -> None:
+    """Reading, validating and writing feedback for a return imports no Great Expectations (its
+    import alone costs seconds and ~160 MB per process)."""
+    import subprocess
+    import sys
+
+    path = write(tmp_path / "return.xlsx", _many_mistakes())
+    code = (
+        "import sys\n"
+        "from transforms.ingest import read_return\n"
+        "from transforms.validate import validate_return\n"
+        "from reports.feedback import write_feedback\n"
+        f"ret = read_return({str(path)!r})\n"
+        "result = validate_return(ret)\n"
+        f"write_feedback(ret, result, __import__('pathlib').Path({str(tmp_path / 'feedback.xlsx')!r}))\n"
+        "print(len(result.findings), sorted(m for m in sys.modules if m.split('.')[0] == 'great_expectations'))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert int(out[0]) >= 15 and out[1:] == ["[]"]
 
 
-def test_suite_is_generated_from_the_standard() -> None:
-    from transforms.validate.engine import gss_codes
+def test_expectations_are_generated_from_the_standard() -> None:
+    from transforms.validate.engine import standard_expectations
 
-    planned = describe(STANDARD, gss_codes())
+    made = standard_expectations("1.0")
     code_fields = {f"{s.name}.{f.name}" for s in STANDARD.sheets for f in s.fields if f.type == "code"}
-    in_set = {name for p in planned if p["rule"] == "VAL-02" for name in p["fields"]}
-    assert in_set == code_fields
+    assert {f"{e.sheet}.{e.field}" for e in made if e.rule == "VAL-02"} == code_fields
     required = {f"{s.name}.{f.name}" for s in STANDARD.sheets for f in s.fields if f.required}
-    assert {name for p in planned if p["rule"] == "VAL-01" for name in p["fields"]} == required
-    conditional = {p["rule"] for p in planned if p["condition"] and p["group"] != "cells"}
+    assert {f"{e.sheet}.{e.field}" for e in made if e.rule == "VAL-01"} == required
+    conditional = {e.rule for e in made if e.when}
     assert {"CHD-13", "CHD-16", "CHD-18"} <= conditional
+    assert all(rule.expect for rule in STANDARD.rules if rule.id in {e.rule for e in made})
 
 
-def test_first_validations_in_several_threads_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    # the portal validates uploads in a thread pool: the first ones build the GX context and suite
-    # together (this once failed: "a datasource of that name already exists")
+def test_first_gx_validations_in_several_threads_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the first GX runs build the context and suites together (this once failed: "a datasource
+    # of that name already exists"); the gate may run in a thread pool
     from concurrent.futures import ThreadPoolExecutor
 
-    from transforms.validate import suite
+    from transforms.quality import gx
 
-    monkeypatch.setenv(GX_GROUPS_ENV, "all")
-    suite._runtime_for.cache_clear()
-    suite._gx_context.cache_clear()
-    suite._gx_context()  # a fresh context with no suites yet: the threads race to add them
+    monkeypatch.setattr(gx, "_suites", {})
+    gx.gx_context.cache_clear()
+    gx._batch_for_rows.cache_clear()
+    gx.gx_context()  # a fresh context with no suites yet: the threads race to add them
     data = baseline()
     data.child("C002")["sex"] = "X"
     ret = build(data)
     with ThreadPoolExecutor(max_workers=4) as pool:
-        results = list(pool.map(lambda _: validate_return(ret, today=TODAY), range(4)))
+        results = list(pool.map(lambda _: validate_return(ret, today=TODAY, evaluator=gx_evaluate), range(4)))
     expected = [(f.rule, f.cell) for f in results[0].findings]
     assert ("VAL-02", child_cell("sex", "C002")) in expected
     assert all([(f.rule, f.cell) for f in r.findings] == expected for r in results)

@@ -1,6 +1,6 @@
 """Validation against the standard: public API `validate_return(...)` and `validate_file(...)`.
 
-Light to import: Great Expectations is imported only when the first return is validated.
+No Great Expectations on this path: the standard's expectations run in `transforms.validate.evaluate`.
 """
 
 from transforms.validate.engine import implemented_rule_ids, validate_file, validate_return, warm_up

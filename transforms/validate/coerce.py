@@ -6,8 +6,8 @@ that mix kinds of value (a number among text, say), which real files rarely do.
 For every field of a sheet three aligned frames come out:
 - `given`: the value as the council wrote it, trimmed, as text (None when blank). Whole floats
   from Excel become integers' text (12345.0 -> "12345"), dates become ISO text, identifiers are
-  normalised (spaces removed, upper case). This is what messages quote and what the GX suite
-  checks code lists, lengths and formats against.
+  normalised (spaces removed, upper case). This is what messages quote and what the expectations
+  check code lists, lengths and formats against.
 - `typed`: the value typed per the standard when it is valid, else None/NaN/NaT: dates as
   datetime64, counts as float (NaN for blank or invalid), everything else as text.
 - `valid`: the value is present and of its type (for codes, in the code list; for GSS codes, in
@@ -25,31 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from schemas.formats import ISO_DATE, MIDNIGHT, TYPE_FORMATS, UK_DATE, WHOLE_NUMBER
 from schemas.standard import Field, Sheet, Standard
-
-EMAIL = r"[^@\s]+@[^@\s]+\.[^@\s]+"
-WHOLE_NUMBER = r"-?\d+"
-LA_NUMBER = r"\d{3}"
-PERIOD = r"\d{4}-Q[1-4]"
-UPN_FORMAT = r"[ABCDEFGHJKLMNPQRTUVWXYZ]\d{11}[0-9ABCDEFGHJKLMNPQRTUVWXYZ]"
-NHS_FORMAT = r"\d{10}"
-ISO_DATE = r"\d{4}-\d{2}-\d{2}"
-UK_DATE = r"\d{1,2}/\d{1,2}/\d{4}"
-# Case-system extracts and Excel's CSV export often write a date as a date-time at midnight
-# ("2025-07-15 00:00:00", "15/07/2025 00:00"): the same date, so it is read as one. Any other
-# time of day is not a date and is reported.
-MIDNIGHT = r"(?:[ T]00:00(?::00(?:\.0+)?)?)?"
-
-# Format of a value of each type, as a regular expression over the given text (None: no
-# format check beyond typing). The GX suite uses the same table.
-TYPE_FORMATS: dict[str, str] = {
-    "email": EMAIL,
-    "integer": WHOLE_NUMBER,
-    "la_number": LA_NUMBER,
-    "period": PERIOD,
-    "upn": UPN_FORMAT,
-    "nhs_number": NHS_FORMAT,
-}
 
 
 def cell_text(value: Any) -> str | None:

@@ -1,9 +1,13 @@
-"""validate_return: type the return, run the generated GX suite, then the rule functions."""
+"""validate_return: type the return, evaluate the standard's expectations, then the rule functions.
+
+No Great Expectations here: the expectations generated from the standard run in one vectorised
+evaluator (`transforms.validate.evaluate`); GX runs the same expectations in the national
+data-quality gate, and a test holds the two to the same findings.
+"""
 
 from __future__ import annotations
 
 import functools
-import os
 import time
 from datetime import date
 from pathlib import Path
@@ -12,13 +16,14 @@ from typing import Any
 import pandas as pd
 
 from schemas.calendar import Period
+from schemas.expectations import Expectation, expectations
 from schemas.register import load_register
 from schemas.standard import Sheet, Standard, load_standard
 from transforms.findings import Finding
 from transforms.ingest.model import KeyValueSheet, Refused, ReturnFile, TableSheet
-from transforms.validate import suite
 from transforms.validate.coerce import SheetValues, type_sheet, typed_object, typed_scalar
 from transforms.validate.context import Context
+from transforms.validate.evaluate import Evaluator, evaluate
 from transforms.validate.model import PreviousReturn, TypedReturn, ValidationResult
 from transforms.validate.rules import REGISTRY
 
@@ -30,21 +35,21 @@ def gss_codes() -> frozenset[str]:
 
 
 def warm_up(version: str = "1.0") -> None:
-    """Import GX and build its context and suites now (the one-time cost per process)."""
-    suite.warm_up(load_standard(version), gss_codes())
+    """Load the standard, the register and the expectations now (what the first return would pay)."""
+    standard_expectations(version)
 
 
 def implemented_rule_ids(standard: Standard) -> dict[str, str]:
-    """Rule id -> "gx" or "function", for every rule validation runs (all but cross_council)."""
-    gx_ids = {c.rule for c in suite.checks(standard, gss_codes())}
+    """Rule id -> "expectation" or "function", for every rule validation runs (all but cross_council)."""
+    expected = {e.rule for e in standard_expectations(standard.version)}
     out: dict[str, str] = {}
     for rule in standard.rules:
         if rule.scope == "cross_council":
             continue
         if rule.id in REGISTRY:
             out[rule.id] = "function"
-        elif rule.id in gx_ids:
-            out[rule.id] = "gx"
+        elif rule.id in expected:
+            out[rule.id] = "expectation"
     return out
 
 
@@ -80,71 +85,27 @@ def _sheet_values(standard: Standard, spec: Sheet, ret: ReturnFile) -> SheetValu
     return type_sheet(standard, spec, raw, present, locate_table, gss_codes())
 
 
-GX_GROUPS_ENV = "LSCB_VALIDATE_GX"
-DEFAULT_GX_GROUPS = ("table",)
+@functools.cache
+def standard_expectations(version: str) -> tuple[Expectation, ...]:
+    """The expectations of a version of the standard (cached: built once per process)."""
+    return expectations(load_standard(version), gss_codes())
 
 
-def gx_groups() -> frozenset[str]:
-    """Which frames GX validates; the others run the same generated expectations in pandas.
-
-    Default: the Children table (the conditional expectations, with row conditions). GX costs
-    some milliseconds per expectation whatever the rows, which dominates for the one-row
-    key/value frame and the per-field checks; `LSCB_VALIDATE_GX=all` runs everything through
-    GX, `none` nothing (tests check both give the same findings).
-    """
-    setting = os.environ.get(GX_GROUPS_ENV, "").strip().lower()
-    if not setting:
-        return frozenset(DEFAULT_GX_GROUPS)
-    if setting == "all":
-        return frozenset(suite.GROUPS)
-    if setting == "none":
-        return frozenset()
-    return frozenset(part.strip() for part in setting.split(",") if part.strip())
+def period_bounds(period: Period | None) -> dict[str, date]:
+    """The period's dates the expectations compare with (none when the period is unknown)."""
+    return {} if period is None else {"period_start": period.start, "period_end": period.end}
 
 
-def _gx_findings(ctx: Context) -> tuple[list[Finding], float]:
-    """The generated suite's findings, and the seconds spent inside GX itself."""
-    parameters: dict[str, Any] = {"period_start": pd.Timestamp("1900-01-01"), "period_end": pd.Timestamp("1900-01-01")}
-    if ctx.period is not None:
-        parameters = {"period_start": pd.Timestamp(ctx.period.start), "period_end": pd.Timestamp(ctx.period.end)}
-    standard, codes = ctx.standard, gss_codes()
+def _expectation_findings(ctx: Context, evaluator: Evaluator) -> list[Finding]:
+    """The findings of the standard's expectations, from `evaluator` (one pass over the return)."""
     findings: list[Finding] = []
-
-    def add(rule_id: str, sheet: str, field_name: str, index: Any) -> None:
-        sheet_values = ctx.sheets[sheet]
-        if sheet_values.spec.field(field_name).required and field_name not in sheet_values.present:
-            return  # STRUCT-02 already says the field is missing
-        findings.append(ctx.finding(rule_id, sheet, field_name, index))
-
-    values = [ctx.sheets[spec.name] for spec in standard.sheets]
-    cells, where = suite.cells_frame(standard, values)
-    runners = gx_groups()
-    in_gx = 0.0
-
-    def run(group: suite.Group, frame: pd.DataFrame) -> list[tuple[suite.Planned, list[Any]]]:
-        if group not in runners:
-            return suite.run_native(standard, codes, group, frame, parameters)
-        nonlocal in_gx
-        started = time.perf_counter()
-        failing = suite.run(standard, codes, group, frame, parameters)
-        in_gx += time.perf_counter() - started
-        return failing
-
-    for planned, rows in run("cells", cells):
-        for sheet, field_name, index in suite.locate_cells(where, [int(r) for r in rows]):
-            add(planned.rule, sheet, field_name, index)
-    for group in ("keyvalue", "table"):
-        members = [v for v in values if suite.group_of(v.spec) == group]
-        if not members or members[0].given.empty:
-            continue
-        frame = suite.wide_frame(standard, group, members)
-        for planned, rows in run(group, frame):
-            if planned.needs_period and ctx.period is None:
-                continue
-            for check in planned.checks:
-                for index in rows:
-                    add(check.rule, check.sheet, check.field, index)
-    return findings, in_gx
+    failing = evaluator(standard_expectations(ctx.standard.version), ctx.sheets, period_bounds(ctx.period))
+    for expectation, rows in failing:
+        values = ctx.sheets[expectation.sheet]
+        if values.spec.field(expectation.field).required and expectation.field not in values.present:
+            continue  # STRUCT-02 already says the field is missing
+        findings.extend(ctx.finding(expectation.rule, expectation.sheet, expectation.field, index) for index in rows)
+    return findings
 
 
 def _typed_return(ctx: Context) -> TypedReturn:
@@ -188,11 +149,13 @@ def validate_return(
     claimed_period: str | None = None,
     previous: PreviousReturn | None = None,
     today: date | None = None,
+    evaluator: Evaluator = evaluate,
 ) -> ValidationResult:
     """Validate a return read by ingest against the standard it declares.
 
-    Runs every rule of the standard except the national cross-council ones (X1-X5). Findings
-    point at the council's own cells; none repeats a UPN or NHS number.
+    Runs every rule of the standard except the national cross-council ones (X1-X6). Findings
+    point at the council's own cells; none repeats a UPN or NHS number. `evaluator` runs the
+    standard's expectations (the agreement test passes GX's instead).
     """
     started = time.perf_counter()
     standard = _standard_for(ret)
@@ -216,7 +179,7 @@ def validate_return(
         today=today or date.today(),
         gss_codes=gss_codes(),
     )
-    findings, in_gx = _gx_findings(ctx)
+    findings = _expectation_findings(ctx, evaluator)
     gx_at = time.perf_counter()
     for rule in standard.rules:
         function = REGISTRY.get(rule.id)
@@ -239,8 +202,7 @@ def validate_return(
         typed=typed,
         timings={
             "typing": typed_at - started,
-            "expectations": gx_at - typed_at,  # the generated suite: frames, GX and pandas runs
-            "of_which_gx": in_gx,  # inside Great Expectations itself
+            "expectations": gx_at - typed_at,  # the standard's expectations, in the evaluator
             "functions": functions_at - gx_at,
             "typed_return": finished - functions_at,
             "total": finished - started,

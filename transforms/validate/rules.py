@@ -1,4 +1,4 @@
-"""Rules the GX suite cannot express, as plain functions registered by rule id.
+"""Rules no expectation of the standard (`expect:`) can express: plain functions by rule id.
 
 Check digits (UPN, NHS number), uniqueness with the rows of later occurrences, date
 arithmetic (ages), the register (in operation, LA numbers, same council), cross-sheet counts,

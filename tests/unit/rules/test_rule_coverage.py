@@ -1,34 +1,30 @@
 """Every rule of the standard (except the national cross-council ones) has at least one case in
 the table where it fires and one where it stays quiet, and each case gives exactly the findings
-it expects."""
+it expects, through the per-return evaluator and through Great Expectations alike."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 
 from rules.baseline import TODAY, baseline, build
 from rules.cases import CASES, Case
 from schemas.standard import load_standard
+from transforms.quality.gx import gx_evaluate_many
 from transforms.validate import implemented_rule_ids, validate_return
-from transforms.validate.engine import GX_GROUPS_ENV
+from transforms.validate.evaluate import Evaluator, evaluate
 from transforms.validate.rules import REGISTRY
 
 STANDARD = load_standard("1.0")
 RULE_IDS = [r.id for r in STANDARD.rules if r.scope != "cross_council"]
 
 
-@pytest.fixture
-def pandas_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The table runs the generated expectations with pandas (fast); `test_case_through_gx`
-    runs the cases of GX-implemented rules through GX to prove both give the same findings."""
-    monkeypatch.setenv(GX_GROUPS_ENV, "none")
-
-
-def run(case: Case) -> list[tuple[str, str | None]]:
+def run(case: Case, evaluator: Evaluator = evaluate) -> list[tuple[str, str | None]]:
     data = baseline()
     case.mutate(data)
     options = {"today": TODAY, **case.options}
-    result = validate_return(build(data), **options)
+    result = validate_return(build(data), evaluator=evaluator, **options)
     return sorted((f.rule, f.cell) for f in result.findings)
 
 
@@ -43,20 +39,31 @@ def _case_id(case: Case) -> str:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[_case_id(c) for c in CASES])
-def test_case(case: Case, pandas_only: None) -> None:
+def test_case(case: Case) -> None:
     found = run(case)
     assert found == sorted(case.expected)
     rules_found = {rule for rule, _ in found}
     assert (case.rule in rules_found) == case.fires
 
 
-GX_CASES = [c for c in CASES if implemented_rule_ids(STANDARD).get(c.rule) == "gx"]
+def test_the_case_table_through_gx_gives_the_same_findings() -> None:
+    """The whole case table through Great Expectations too: the same findings, case by case, so
+    the per-return evaluator and GX cannot drift. (GX costs milliseconds per expectation
+    whatever the rows, so every case's rows go through it at once.)"""
+    captured: list[Any] = []
 
+    def capture(*inputs: Any) -> Any:
+        captured.append(inputs)
+        return evaluate(*inputs)
 
-@pytest.mark.parametrize("case", GX_CASES, ids=[_case_id(c) for c in GX_CASES])
-def test_case_through_gx(case: Case, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(GX_GROUPS_ENV, "all")
-    assert run(case) == sorted(case.expected)
+    through_evaluator = [run(case, capture) for case in CASES]
+    through_gx = gx_evaluate_many(captured)
+    differ = []
+    for case, expected, failing in zip(CASES, through_evaluator, through_gx, strict=True):
+        found = run(case, lambda *_inputs, failing=failing: failing)
+        if found != expected or found != sorted(case.expected):
+            differ.append(f"{_case_id(case)}: GX {found}, evaluator {expected}, expected {sorted(case.expected)}")
+    assert differ == []
 
 
 @pytest.mark.parametrize("rule_id", RULE_IDS)
