@@ -14,7 +14,8 @@ demo: setup
 
 lint: setup
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check lscb schemas transforms reports portal dags tests bench || true
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 typecheck: setup
 	$(VENV)/bin/mypy
@@ -22,8 +23,11 @@ typecheck: setup
 test: setup
 	@scripts/test
 
+# The runtime lock (what Airflow workers and the portal install) from pyproject's dependencies,
+# then the development lock (plus pytest, ruff, mypy, Playwright ...) held to the same versions.
 lock:
-	$(VENV)/bin/uv pip compile requirements.in --python-version 3.11 -o requirements.lock
+	$(VENV)/bin/uv pip compile pyproject.toml --python-version 3.11 -o requirements/runtime.lock
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11 -c requirements/runtime.lock -o requirements/dev.lock
 
 bench: setup
 	@scripts/bench

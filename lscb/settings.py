@@ -6,7 +6,7 @@ the interfaces reads the environment.
 
 | variable | field | default |
 |---|---|---|
-| `LSCB_DATA_DIR` | `data_dir` | `<project root>/var` |
+| `LSCB_DATA_DIR` | `data_dir` | `<project root>/var` in a checkout, else `./var` |
 | `LSCB_DATABASE_URL` | `database_url` | `sqlite:///<data dir>/lscb.sqlite` (never Airflow's database) |
 | `LSCB_PSEUDONYMISATION_KEY` | the key | none: a production run refuses to start |
 | `LSCB_DEMO=1` | `demo` | off; on, the named public demo key is used (with a warning) |
@@ -31,6 +31,8 @@ from lscb.errors import ConfigurationError
 __all__ = ["ConfigurationError", "PseudonymisationKey", "Settings", "load_settings"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# A checkout keeps its data in <project>/var; an installed package, in ./var where it runs.
+DEFAULT_DATA_DIR = PROJECT_ROOT / "var" if (PROJECT_ROOT / "pyproject.toml").is_file() else Path("var").resolve()
 
 DEMO_KEY_NAME = "lscb-public-demo-key-2025"
 # Public and printed in the docs: keys made with it are not secret. Demos and tests only.
@@ -70,7 +72,7 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="LSCB_", env_ignore_empty=True, extra="ignore", frozen=True)
 
-    data_dir: Path = Field(default_factory=lambda: PROJECT_ROOT / "var")
+    data_dir: Path = DEFAULT_DATA_DIR
     database_url: str | None = None
     pseudonymisation_key: SecretStr | None = None
     demo: bool = False
