@@ -438,3 +438,53 @@ def test_cli_db_commands(
     assert code == 0 and "base (empty)" in out
     code, _, err = _cli(capsys, "db", "seed")
     assert code == 2 and "lscb db upgrade" in err
+
+
+def _with_whole_return_query(result: ValidationResult) -> ValidationResult:
+    """The return with one more query, about the whole return: a finding with no row and no cell."""
+    from transforms.findings import Finding
+
+    query = Finding("PRV-01", "Q", "Activity", None, "referrals_to_police", None, "changed by more than half", None)
+    result.findings = [*result.findings, query]
+    return result
+
+
+def test_a_query_with_no_row_is_explained_and_then_signed_off(migrated_url: str) -> None:
+    """The explained-query join is NULL-safe on row: explaining a whole-return query counts, so
+    the return can be signed off (it once could be explained but never signed off)."""
+    _store(migrated_url, _with_whole_return_query(synthetic_result(COUNCIL, PERIOD, children=4, queries=1)))
+    summary = current_submission(COUNCIL, PERIOD, engine_or_url=migrated_url)
+    assert summary is not None and summary["unexplained_queries"] == 2
+    with pytest.raises(StoreError, match=r"PRV-01 \(whole return\)"):
+        sign_off(COUNCIL, PERIOD, "LSCB chair", engine_or_url=migrated_url)
+    explain(COUNCIL, PERIOD, "CHD-23", 2, "Police declined", "officer", engine_or_url=migrated_url)
+    text = "A new team started referring"
+    after = explain(COUNCIL, PERIOD, "PRV-01", None, text, "officer", engine_or_url=migrated_url)
+    assert after["unexplained_queries"] == 0 and after["all_queries_explained"] is True
+    signed = sign_off(COUNCIL, PERIOD, "LSCB chair", engine_or_url=migrated_url)
+    assert signed["status"] == "signed_off"
+
+
+def test_cli_explains_a_whole_return_query_without_a_row(
+    cli_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def validate_upload(path: Path, **kwargs: Any) -> ValidationResult:
+        result = _with_whole_return_query(synthetic_result(COUNCIL, PERIOD, children=4))
+        result.checksum = file_checksum(Path(path))[0]
+        result.source_name = kwargs["display_name"]
+        return result
+
+    monkeypatch.setattr(pipeline.receive, "validate_upload", validate_upload)
+    upload = tmp_path / "whole-return-query.xlsx"
+    upload.write_bytes(b"a return with a query about the whole return")
+    code, out, _ = _cli(capsys, "submit", str(upload), "--council", COUNCIL)
+    assert code == 0 and "1 query to fix or explain" in out
+    code, _, err = _cli(capsys, "signoff", "--council", COUNCIL, "--period", PERIOD, "--by", "LSCB chair")
+    assert code == 2 and "PRV-01 (whole return)" in err
+    code, out, _ = _cli(
+        capsys, "explain", "--council", COUNCIL, "--period", PERIOD, "--rule", "PRV-01",
+        "--text", "A new team started referring in the quarter", "--by", "officer",
+    )  # fmt: skip
+    assert code == 0 and "PRV-01 (whole return) explained" in out and "ready to sign off" in out
+    code, out, _ = _cli(capsys, "signoff", "--council", COUNCIL, "--period", PERIOD, "--by", "LSCB chair")
+    assert code == 0 and "signed off by LSCB chair" in out
