@@ -57,6 +57,7 @@ def compiled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "outcomes": outcomes,
         "statuses": statuses,
         "periods": periods,
+        "url": url,
     }
 
 
@@ -108,6 +109,23 @@ def test_tracker_shows_missing_and_late_councils(compiled: dict[str, Any]) -> No
         assert late == {m["council_code"] for m in truth["late"] if m["period"] == period.code}
         outcome = compiled["outcomes"][period.code]
         assert outcome.not_received == len(not_received)
+        assert outcome.late == len(late)
+
+
+def test_the_headline_counts_are_the_trackers(compiled: dict[str, Any]) -> None:
+    """`lscb demo report` (pipeline.tracker.period_summary) counts lateness and states exactly as
+    tracker.csv does (it once counted late versions instead, and printed late 0 beside 4 late)."""
+    from pipeline.tracker import period_summary
+
+    for period in compiled["periods"]:
+        rows = read_csv(compiled["outcomes"][period.code].paths["tracker"])
+        summary = period_summary(compiled["url"], period, today=TODAY)
+        assert summary["late_returns"] == sum(r["state"] != "not_received" and r["late"] == "Y" for r in rows) > 0
+        states: dict[str, int] = {}
+        for r in rows:
+            states[r["state"]] = states.get(r["state"], 0) + 1
+        assert summary["by_state"] == dict(sorted(states.items()))
+        assert summary["expected_councils"] == len(rows)
 
 
 def test_outputs_exist_and_are_ees_shaped(compiled: dict[str, Any]) -> None:
