@@ -23,7 +23,7 @@ from schemas.calendar import financial_year_periods
 from schemas.register import COUNTRY_CODE, Register, load_register
 from schemas.standard import load_standard
 from transforms.disclosure import NOT_AVAILABLE, SUPPRESSED, protect, suppress_rates
-from transforms.link import RULES, CrossCouncilFinding, link
+from transforms.link import RULES, CrossCouncilFinding, link, x1_decided_through
 from transforms.measures import MEASURES, NationalData, children_fields, gaps, league_table, tracker
 
 ANNUAL_TABLES = ("returns", "league_table", "children", "cross_council", "strategy", "completeness")
@@ -101,8 +101,8 @@ def annual_tables(
         data.children,
         data.current_submissions(),
         register=register,
-        through=periods[-1].next().code,
-        x1_decided_through=periods[-1].code if today > periods[-1].next().deadline else periods[-2].code,
+        through=periods[-1].next(),
+        x1_decided_through=x1_decided_through(periods[-1], today),
     )
     findings = [f for f in result.findings if f.period in {p.code for p in periods}]
 

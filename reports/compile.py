@@ -35,7 +35,7 @@ from schemas.calendar import Period
 from schemas.lifecycle import TRACKER_LABELS, TRACKER_STATES
 from schemas.register import Register, load_register
 from schemas.standard import load_standard
-from transforms.link import RULES, CrossCouncilFinding, council_findings, link, pair_counts
+from transforms.link import RULES, CrossCouncilFinding, council_findings, link, pair_counts, x1_decided_through
 from transforms.measures import MEASURES, NationalData, gaps, league_table, tracker
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -45,7 +45,7 @@ RULE_LABELS = {rule: load_standard().rule(rule).description.split(":")[0] for ru
 
 @dataclass
 class CompileTables:
-    period: str
+    period: Period
     tracker: pd.DataFrame
     league: pd.DataFrame
     gaps: pd.DataFrame
@@ -80,11 +80,6 @@ class CompileOutcome:
         }
 
 
-def x1_decided_through(period: Period, today: date) -> str:
-    """X1 for a closure in P needs P+1: decided for P once P+1's deadline has passed."""
-    return period.code if today > period.next().deadline else period.previous().code
-
-
 def compile_tables(
     period: Period,
     data: NationalData,
@@ -96,12 +91,11 @@ def compile_tables(
     register = register or load_register()
     today = today or date.today()
     p = period
-    through = p.next().code
     result = link(
         data.children,
         data.current_submissions(),
         register=register,
-        through=through,
+        through=p.next(),
         x1_decided_through=x1_decided_through(p, today),
     )
     findings = [f for f in result.findings if f.period <= p.code]
@@ -112,7 +106,7 @@ def compile_tables(
         columns=["council_code", "rule", "period", "local_child_id", "other_council_code", "message"],
     )
     return CompileTables(
-        period=p.code,
+        period=p,
         tracker=tracker([p], data, register=register, today=today),
         league=league_table([p], data, population=population, register=register, today=today),
         gaps=gaps([p], data, cross_council=pairs, register=register, today=today),
@@ -279,9 +273,9 @@ def write_compile(tables: CompileTables, out_dir: Path, *, population_given: boo
     paths["dashboard"] = str(_write_dashboard(tables, out_dir / "dashboard.html", register, population_given))
     counts = tables.tracker["state"].value_counts().to_dict()
     received = sum(counts.get(s, 0) for s in ("accepted_open_queries", "accepted", "signed_off"))
-    in_period = [f for f in tables.findings if f.period == tables.period]
+    in_period = [f for f in tables.findings if f.period == tables.period.code]
     return CompileOutcome(
-        period=tables.period,
+        period=tables.period.code,
         out_dir=str(out_dir),
         paths=paths,
         expected=len(tables.tracker),
@@ -303,7 +297,7 @@ def _notes(population_given: bool) -> dict[str, str]:
 
 
 def _write_dashboard(tables: CompileTables, path: Path, register: Register, population_given: bool) -> Path:
-    period = Period.parse(tables.period)
+    period = tables.period
     states = tables.tracker["state"].value_counts()
     state_rows = [(STATE_LABELS[s], int(states.get(s, 0))) for s in TRACKER_STATES]
     names = {c.council_code: c.name for c in register.all()}
@@ -317,7 +311,7 @@ def _write_dashboard(tables: CompileTables, path: Path, register: Register, popu
         for r in tables.tracker.to_dict("records")
         if r["state"] in ("not_received", "rejected") or r["late"] is True
     ]
-    in_period = [f for f in tables.findings if f.period == tables.period]
+    in_period = [f for f in tables.findings if f.period == tables.period.code]
     rule_rows = [(rule, RULE_LABELS[rule], sum(f.rule == rule for f in in_period)) for rule in RULES]
     pairs = tables.cross_council
     pair_rows = [

@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -285,13 +286,19 @@ def _keys_disagree(a: object, b: object) -> bool:
 # The rules
 
 
+def x1_decided_through(period: Period, today: date) -> Period:
+    """X1 for a closure in P needs P+1: it is decided for P once P+1's deadline has passed,
+    else only up to P-1 (the compile of P and the annual publication ask the same question)."""
+    return period if today > period.next().deadline else period.previous()
+
+
 def link(
     children: pd.DataFrame,
     submissions: pd.DataFrame | Iterable[tuple[str, str]],
     *,
     register: Register | None = None,
-    through: str | None = None,
-    x1_decided_through: str | None = None,
+    through: Period | str | None = None,
+    x1_decided_through: Period | str | None = None,
 ) -> LinkResult:
     """Run X1 to X5 over the records of current submissions.
 
@@ -304,13 +311,15 @@ def link(
     register = register or load_register()
     relations = _Relations(register)
     records = prepare(children, register)
-    if through is not None:
-        records = records[records["p"] <= _ordinal(through)].reset_index(drop=True)
-    subs = _submission_set(submissions, relations, _ordinal(through) if through else None)
+    through_code = through.code if isinstance(through, Period) else through
+    if through_code is not None:
+        records = records[records["p"] <= _ordinal(through_code)].reset_index(drop=True)
+    subs = _submission_set(submissions, relations, _ordinal(through_code) if through_code else None)
     if records.empty:
         return LinkResult(findings=[], children=0)
     records["child"] = cluster(records, register)
-    decided = _ordinal(x1_decided_through) if x1_decided_through else None
+    decided_code = x1_decided_through.code if isinstance(x1_decided_through, Period) else x1_decided_through
+    decided = _ordinal(decided_code) if decided_code else None
 
     findings: set[CrossCouncilFinding] = set()
     by_child: dict[int, list[int]] = defaultdict(list)
