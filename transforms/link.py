@@ -181,8 +181,9 @@ def prepare(children: pd.DataFrame, register: Register | None = None) -> pd.Data
     frame["lineage"] = frame["council_code"].map({c: relations.lineage(c) for c in frame["council_code"].unique()})
     starts = {code: pd.Timestamp(Period.parse(code).start) for code in periods}
     ends = {code: pd.Timestamp(Period.parse(code).end) for code in periods}
-    frame["period_start"] = frame["period"].map(starts)
-    frame["period_end"] = frame["period"].map(ends)
+    # as datetimes even when there are no rows (an empty map is object dtype, which no date compares with)
+    frame["period_start"] = pd.to_datetime(frame["period"].map(starts))
+    frame["period_end"] = pd.to_datetime(frame["period"].map(ends))
     frame["open_at_end"] = frame["closed_on"].isna() | (frame["closed_on"] > frame["period_end"])
     frame["identified_in_period"] = (
         frame["identified_on"].notna()

@@ -140,3 +140,19 @@ def test_outputs_exist_and_are_ees_shaped(compiled: dict[str, Any]) -> None:
     html = Path(outcome.paths["dashboard"]).read_text()
     assert "<svg" in html and "<script" not in html and 'lang="en-GB"' in html
     assert Path(outcome.paths["xlsx"]).stat().st_size > 0
+
+
+def test_compile_and_annual_on_an_empty_database(migrated_url: str, tmp_path: Path) -> None:
+    """Day one of the service: nothing stored yet, and the national team lists who has not
+    submitted (a compile of a period before the first return once died on a date comparison)."""
+    from pipeline.annual import build_annual
+    from pipeline.compile import compile_period
+
+    period = Period.parse("2026-Q1")
+    outcome = compile_period(migrated_url, period, tmp_path / "q", today=TODAY)
+    rows = read_csv(outcome.paths["tracker"])
+    assert len(rows) == len(load_register().expected(period)) == outcome.not_received
+    assert {r["state"] for r in rows} == {"not_received"} and all(r["late"] == "Y" for r in rows)
+    assert outcome.findings == {rule: 0 for rule in outcome.findings}
+    annual = build_annual(migrated_url, "2025-26", tmp_path / "annual", today=TODAY)
+    assert annual.received_returns == 0 and annual.expected_returns > 0
