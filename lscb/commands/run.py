@@ -75,8 +75,12 @@ def run_quarter(args: argparse.Namespace) -> int:
     if args.population:
         conf["population_csv"] = str(population_file(args.population))
     from lscb import airflow_support
+    from lscb.cli import settings
 
-    airflow_support.pseudonymisation_key()  # refuse before any work when there is no key
+    # Airflow's environment first: whatever imports Airflow reads AIRFLOW_HOME once, and would
+    # otherwise settle on ~/airflow (whose empty database has no task_instance table)
+    airflow_support.apply_airflow_environment()
+    settings().key()  # refuse before any work when there is no key (no Variable outside a task)
     _prepare(args.no_migrate, project_db=True)
     result = airflow_support.test_dag("quarterly_return", conf)
     return _report(result, args.json)
@@ -94,6 +98,7 @@ def run_annual(args: argparse.Namespace) -> int:
         conf["population_csv"] = str(population_file(args.population))
     from lscb import airflow_support
 
+    airflow_support.apply_airflow_environment()  # before anything imports Airflow (see run_quarter)
     _prepare(args.no_migrate, project_db=False)
     result = airflow_support.test_dag("annual_report", conf)
     return _report(result, args.json)
