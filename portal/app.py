@@ -33,7 +33,7 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from portal.accounts import AccountError, Accounts, Session, User
-from portal.services import PortalService, ServiceError, SubmissionView
+from portal.services import PortalService, ServiceError, SubmissionView, status_label
 from portal.settings import PortalConfig
 from portal.uploads import UploadForbidden, UploadInvalid, UploadTooLarge, receive_upload
 from schemas.calendar import Period
@@ -415,14 +415,15 @@ def create_app(
                 periods.append(candidate)
             candidate = candidate.previous()
         rows = []
-        for period in periods:
-            current = portal().service.current_submission(code, period.code)
+        # state and lateness are the national tracker's, as on the national page and in tracker.csv
+        for tracked in portal().service.council_tracker(code, periods, today):
+            period = Period.parse(tracked.period)
             rows.append(
                 {
                     "period": period,
-                    "current": current,
-                    "status": current.tracker_status if current else "not received",
-                    "late": current.late if current else today > period.deadline,
+                    "current": tracked.submission,
+                    "status": tracked.status,
+                    "late": tracked.late,
                     "open": today <= period.end,
                 }
             )
@@ -434,11 +435,13 @@ def create_app(
         service = portal().service
         history = service.list_submissions(code, period.code)
         current = service.current_submission(code, period.code)
+        tracked = service.council_tracker(code, [period], datetime.now(UTC).date())
         return {
             "council": load_register().get(code),
             "period": period,
             "history": history,
             "current": current,
+            "tracked": tracked[0] if tracked else None,
             "max_upload_bytes": portal().settings.max_upload_bytes,
             "max_upload_mb": portal().settings.max_upload_bytes // (1024 * 1024),
             "can_write": session.user.role == "council",
@@ -543,6 +546,7 @@ def create_app(
         found = require(request)
         code = council_scope(found, council_code)
         submission = submission_scope(code, submission_id)
+        from schemas.lifecycle import version_state
         from schemas.register import load_register
         from schemas.standard import load_standard
 
@@ -578,6 +582,8 @@ def create_app(
             council=load_register().get(code),
             period=Period.parse(submission.period),
             submission=submission,
+            # the state the return would be in with this version counting (the tracker's words)
+            version_status=status_label(version_state(submission.status, submission.unexplained_queries)),
             errors=[g for g in grouped if g["severity"] == "E"],
             queries=[g for g in grouped if g["severity"] != "E"],
             is_current=is_current,
@@ -698,7 +704,7 @@ def create_app(
             raise NotFound() from None
         if parsed.code != period:
             raise NotFound()
-        rows = portal().service.tracker(parsed)
+        rows = portal().service.tracker(parsed, datetime.now(UTC).date())
         counts: dict[str, int] = {}
         for row in rows:
             counts[row.status] = counts.get(row.status, 0) + 1

@@ -275,7 +275,16 @@ class StoreService:
         from pipeline.tracker import period_tracker
 
         frame = period_tracker(self.engine, period, today=today)
-        return tracker_rows(frame, period, lambda code: self.current_submission(code, period.code))
+        return tracker_rows(frame, lambda code, p: self.current_submission(code, p.code))
+
+    def council_tracker(
+        self, council_code: str, periods: list[Period], today: date | None = None
+    ) -> list[TrackerRow]:
+        from pipeline.tracker import council_tracker
+
+        frame = council_tracker(self.engine, council_code, periods, today=today)
+        # across a recode the row may carry the council's other code: link the page's council
+        return tracker_rows(frame, lambda _code, p: self.current_submission(council_code, p.code))
 
     def write_template(self, council_code: str, period: str, out: Path) -> Path:
         from reports.template import write_template
