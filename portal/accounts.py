@@ -15,13 +15,14 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import Engine, and_, delete, func, insert, select, update
+from sqlalchemy import Engine
 
 from store import accounts as db
 
@@ -80,8 +81,7 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def _user(row: object) -> User:
-    mapping = row._mapping  # type: ignore[attr-defined]
+def _user(mapping: Mapping[Any, Any]) -> User:
     return User(
         id=mapping["id"],
         email=mapping["email"],
@@ -94,6 +94,8 @@ def _user(row: object) -> User:
 
 
 class Accounts:
+    """The rules about accounts and sessions; `store.accounts` keeps the rows."""
+
     def __init__(
         self,
         engine: Engine,
@@ -126,20 +128,16 @@ class Accounts:
         elif council_code:
             raise AccountError(f"an {role} user belongs to no council; leave out --council")
         check_password_strength(password)
-        now = db.utcnow()
         with self.engine.begin() as conn:
-            if conn.execute(select(db.users.c.id).where(db.users.c.email == email)).first():
+            if db.find_user_by_email(conn, email) is not None:
                 raise AccountError(f"there is already an account for {email}")
-            conn.execute(
-                insert(db.users).values(
-                    email=email,
-                    role=role,
-                    council_code=council_code,
-                    password_hash=self.hasher.hash(password),
-                    disabled=False,
-                    created_at=now,
-                    updated_at=now,
-                )
+            db.insert_user(
+                conn,
+                email=email,
+                role=role,
+                council_code=council_code,
+                password_hash=self.hasher.hash(password),
+                now=db.utcnow(),
             )
         user = self.get_by_email(email)
         assert user is not None
@@ -147,29 +145,26 @@ class Accounts:
 
     def get_by_email(self, email: str) -> User | None:
         with self.engine.connect() as conn:
-            row = conn.execute(select(db.users).where(db.users.c.email == normalise_email(email))).first()
+            row = db.find_user_by_email(conn, normalise_email(email))
         return _user(row) if row else None
 
     def get(self, user_id: int) -> User | None:
         with self.engine.connect() as conn:
-            row = conn.execute(select(db.users).where(db.users.c.id == user_id)).first()
+            row = db.find_user_by_id(conn, user_id)
         return _user(row) if row else None
 
     def list_users(self) -> list[User]:
         with self.engine.connect() as conn:
-            rows = conn.execute(select(db.users).order_by(db.users.c.role, db.users.c.council_code, db.users.c.email))
-            return [_user(row) for row in rows]
+            return [_user(row) for row in db.all_users(conn)]
 
     def set_disabled(self, email: str, disabled: bool = True) -> User:
         user = self.get_by_email(email)
         if user is None:
             raise AccountError(f"there is no account for {normalise_email(email)}")
         with self.engine.begin() as conn:
-            conn.execute(
-                update(db.users).where(db.users.c.id == user.id).values(disabled=disabled, updated_at=db.utcnow())
-            )
-            if disabled:
-                conn.execute(delete(db.sessions).where(db.sessions.c.user_id == user.id))
+            db.update_user(conn, user.id, disabled=disabled, updated_at=db.utcnow())
+            if disabled:  # a disabled account is signed out everywhere at once
+                db.delete_sessions(conn, user_id=user.id)
         result = self.get(user.id)
         assert result is not None
         return result
@@ -180,26 +175,17 @@ class Accounts:
             raise AccountError(f"there is no account for {normalise_email(email)}")
         check_password_strength(password)
         with self.engine.begin() as conn:
-            conn.execute(
-                update(db.users)
-                .where(db.users.c.id == user.id)
-                .values(password_hash=self.hasher.hash(password), updated_at=db.utcnow())
-            )
-            conn.execute(delete(db.sessions).where(db.sessions.c.user_id == user.id))
+            db.update_user(conn, user.id, password_hash=self.hasher.hash(password), updated_at=db.utcnow())
+            db.delete_sessions(conn, user_id=user.id)
         return user
 
     # ---- sign-in ----
-    def _failures(self, conn: object, scope: str, subject: str, since: datetime) -> int:
-        t = db.login_failures.c
-        query = select(func.count()).where(and_(t.scope == scope, t.subject == subject, t.failed_at > since))
-        return int(conn.execute(query).scalar_one())  # type: ignore[attr-defined]
-
     def is_locked(self, email: str, client_ip: str) -> bool:
         since = db.utcnow() - self.lockout
         with self.engine.connect() as conn:
             return (
-                self._failures(conn, "account", normalise_email(email), since) >= self.max_failures
-                or self._failures(conn, "ip", client_ip, since) >= self.max_failures
+                db.count_login_failures(conn, "account", normalise_email(email), since) >= self.max_failures
+                or db.count_login_failures(conn, "ip", client_ip, since) >= self.max_failures
             )
 
     def authenticate(self, email: str, password: str, client_ip: str) -> SignIn:
@@ -208,10 +194,10 @@ class Accounts:
         if self.is_locked(email, client_ip):
             return SignIn("locked")
         with self.engine.connect() as conn:
-            row = conn.execute(select(db.users).where(db.users.c.email == email)).first()
+            row = db.find_user_by_email(conn, email)
         if row is None and self._dummy_hash is None:
             self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(16))
-        stored_hash: str = row._mapping["password_hash"] if row else str(self._dummy_hash)
+        stored_hash: str = row["password_hash"] if row else str(self._dummy_hash)
         ok: bool
         try:
             ok = self.hasher.verify(stored_hash, password)
@@ -221,22 +207,15 @@ class Accounts:
         if not ok or user is None or user.disabled:
             now = db.utcnow()
             with self.engine.begin() as conn:
-                conn.execute(
-                    insert(db.login_failures),
-                    [
-                        {"scope": "account", "subject": email, "failed_at": now},
-                        {"scope": "ip", "subject": client_ip, "failed_at": now},
-                    ],
-                )
-                conn.execute(delete(db.login_failures).where(db.login_failures.c.failed_at < now - self.lockout))
+                db.insert_login_failures(conn, [("account", email), ("ip", client_ip)], now)
+                db.delete_login_failures(conn, before=now - self.lockout)  # outside every window now
             return SignIn("bad")
         with self.engine.begin() as conn:
-            t = db.login_failures.c
-            conn.execute(delete(db.login_failures).where(and_(t.scope == "account", t.subject == email)))
+            db.delete_login_failures(conn, scope="account", subject=email)
             values: dict[str, object] = {"last_login_at": db.utcnow()}
             if self.hasher.check_needs_rehash(stored_hash):
                 values["password_hash"] = self.hasher.hash(password)
-            conn.execute(update(db.users).where(db.users.c.id == user.id).values(**values))
+            db.update_user(conn, user.id, **values)
         return SignIn("ok", user)
 
     # ---- sessions ----
@@ -246,13 +225,9 @@ class Accounts:
         csrf = secrets.token_urlsafe(32)
         now = db.utcnow()
         with self.engine.begin() as conn:
-            conn.execute(
-                insert(db.sessions).values(
-                    token_hash=_token_hash(token), user_id=user.id, csrf_token=csrf, created_at=now, last_seen_at=now
-                )
-            )
+            db.insert_session(conn, token_hash=_token_hash(token), user_id=user.id, csrf_token=csrf, now=now)
             # Housekeeping: sessions past the absolute limit are dead anyway.
-            conn.execute(delete(db.sessions).where(db.sessions.c.created_at < now - self.absolute_timeout))
+            db.delete_sessions(conn, created_before=now - self.absolute_timeout)
         return token, csrf
 
     def load_session(self, token: str) -> Session | None:
@@ -260,26 +235,21 @@ class Accounts:
         key = _token_hash(token)
         now = db.utcnow()
         with self.engine.begin() as conn:
-            row = conn.execute(
-                select(db.sessions, db.users)
-                .join(db.users, db.users.c.id == db.sessions.c.user_id)
-                .where(db.sessions.c.token_hash == key)
-            ).first()
+            row = db.find_session(conn, key)
             if row is None:
                 return None
-            mapping = row._mapping
-            created, seen = mapping["created_at"], mapping["last_seen_at"]
+            created, seen = row["session_created_at"], row["session_last_seen_at"]
             user = _user(row)
             if now - created > self.absolute_timeout or now - seen > self.idle_timeout or user.disabled:
-                conn.execute(delete(db.sessions).where(db.sessions.c.token_hash == key))
+                db.delete_sessions(conn, token_hash=key)
                 return None
             if now - seen > timedelta(seconds=15):  # do not write on every request
-                conn.execute(update(db.sessions).where(db.sessions.c.token_hash == key).values(last_seen_at=now))
-        return Session(user=user, csrf_token=mapping["csrf_token"], created_at=created, last_seen_at=now)
+                db.touch_session(conn, key, now)
+        return Session(user=user, csrf_token=row["csrf_token"], created_at=created, last_seen_at=now)
 
     def end_session(self, token: str) -> None:
         with self.engine.begin() as conn:
-            conn.execute(delete(db.sessions).where(db.sessions.c.token_hash == _token_hash(token)))
+            db.delete_sessions(conn, token_hash=_token_hash(token))
 
 
 def _check_council(code: str) -> str:

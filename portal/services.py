@@ -66,16 +66,6 @@ class SubmissionView:
     unexplained_queries: int = 0
 
     @property
-    def tracker_status(self) -> TrackerStatus:
-        if self.status == "signed_off":
-            return "signed off"
-        if self.status == "rejected" or self.errors:
-            return "received with errors"
-        if self.unexplained_queries:
-            return "accepted with open queries"
-        return "accepted"
-
-    @property
     def can_sign_off(self) -> bool:
         return self.status == "accepted" and not self.errors and not self.unexplained_queries
 
@@ -160,19 +150,34 @@ class PortalService(Protocol):
         tracker (`pipeline.tracker.period_tracker`), the same function as `tracker.csv`."""
         ...
 
+    def council_tracker(
+        self, council_code: str, periods: list[Period], today: date | None = None
+    ) -> list[TrackerRow]:
+        """The same tracker's rows for one council, one per period in which the register expects
+        it, in the order of `periods`; each links to the council's current version."""
+        ...
 
-def tracker_rows(
-    frame: Any, period: Period, submission_for: Callable[[str], SubmissionView | None]
-) -> list[TrackerRow]:
-    """The national tracker's rows (`transforms.measures.tracker`, one per expected council) as
-    the portal shows them, each with the version to link to (`submission_for(council_code)`)."""
+
+def status_label(state: str) -> TrackerStatus:
+    """How the pages name a tracker state (`schemas.lifecycle.TRACKER_STATES`)."""
     from schemas.lifecycle import TRACKER_LABELS
+
+    return TRACKER_LABELS[state].lower()  # type: ignore[return-value]
+
+
+def tracker_rows(frame: Any, submission_for: Callable[[str, Period], SubmissionView | None]) -> list[TrackerRow]:
+    """The tracker's rows (`transforms.measures.tracker`) as the portal shows them, each with the
+    version to link to (`submission_for(council_code, period)`)."""
+    import pandas as pd
+
     from schemas.register import load_register
 
     register = load_register()
     rows = []
     for record in frame.to_dict("records"):
         council = register.get(record["council_code"])
+        period = Period.parse(str(record["period"]))
+        late = record["late"]
         rows.append(
             TrackerRow(
                 council_code=council.council_code,
@@ -180,9 +185,9 @@ def tracker_rows(
                 region_name=council.region_name,
                 period=period.code,
                 deadline=period.deadline,
-                status=TRACKER_LABELS[record["state"]].lower(),  # type: ignore[arg-type]
-                late=bool(record["late"]) if record["late"] is not None else False,
-                submission=submission_for(council.council_code) if record["state"] != "not_received" else None,
+                status=status_label(record["state"]),
+                late=False if late is None or pd.isna(late) else bool(late),  # None: not yet due
+                submission=submission_for(council.council_code, period) if record["state"] != "not_received" else None,
             )
         )
     return rows

@@ -19,7 +19,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from portal.services import (
     FeedbackFormat,
@@ -220,48 +220,15 @@ class StoreService:
         return versions[0] if versions else None
 
     def get_submission(self, submission_id: int) -> SubmissionView | None:
-        from store.models import Submission
+        from store.queries import submission_summary
 
-        with self.engine.connect() as connection:
-            row = connection.execute(
-                select(Submission.council_code, Submission.period).where(Submission.id == submission_id)
-            ).first()
-        if row is None:
-            return None
-        for candidate in self.list_submissions(row.council_code, row.period):
-            if candidate.id == submission_id:
-                return candidate
-        return None
+        found = submission_summary(submission_id, engine_or_url=self.engine)
+        return _view(found) if found is not None else None
 
     def findings(self, submission_id: int) -> list[FindingView]:
-        from store.models import Explanation, FindingRecord
-        from store.queries import explanation_matches
+        from store.queries import findings_with_explanations
 
-        f = FindingRecord
-        with self.engine.connect() as connection:
-            rows = connection.execute(
-                select(f.rule, f.severity, f.sheet, f.cell, f.field, f.local_child_id, f.message, f.row,
-                       Explanation.text, Explanation.explained_by)
-                .outerjoin(Explanation, explanation_matches())
-                .where(f.submission_id == submission_id)
-                .order_by(f.id)
-            ).all()
-        views = [
-            FindingView(
-                rule=r.rule,
-                severity=r.severity,
-                sheet=r.sheet,
-                cell=r.cell,
-                field=r.field,
-                local_child_id=r.local_child_id,
-                message=r.message,
-                row=r.row,
-                explanation=r.text,
-                explained_by=r.explained_by,
-            )
-            for r in rows
-        ]
-        return views
+        return [FindingView(**row) for row in findings_with_explanations(submission_id, engine_or_url=self.engine)]
 
     def explain(  # noqa: PLR0917
         self, council_code: str, period: str, rule: str, row: int | None, text: str, by: str
@@ -308,7 +275,16 @@ class StoreService:
         from pipeline.tracker import period_tracker
 
         frame = period_tracker(self.engine, period, today=today)
-        return tracker_rows(frame, period, lambda code: self.current_submission(code, period.code))
+        return tracker_rows(frame, lambda code, p: self.current_submission(code, p.code))
+
+    def council_tracker(
+        self, council_code: str, periods: list[Period], today: date | None = None
+    ) -> list[TrackerRow]:
+        from pipeline.tracker import council_tracker
+
+        frame = council_tracker(self.engine, council_code, periods, today=today)
+        # across a recode the row may carry the council's other code: link the page's council
+        return tracker_rows(frame, lambda _code, p: self.current_submission(council_code, p.code))
 
     def write_template(self, council_code: str, period: str, out: Path) -> Path:
         from reports.template import write_template

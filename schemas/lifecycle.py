@@ -26,3 +26,14 @@ TRACKER_LABELS = {
 
 def is_current_status(status: str) -> bool:
     return status in CURRENT_STATUSES
+
+
+def version_state(status: str, open_queries: int) -> str:
+    """The tracker state a return is in when this version is the one that counts: a rejected
+    version is "received with errors"; an accepted one with queries not yet explained has "open
+    queries"."""
+    if status == "signed_off":
+        return "signed_off"
+    if status not in CURRENT_STATUSES:
+        return "rejected"
+    return "accepted_open_queries" if open_queries > 0 else "accepted"

@@ -8,6 +8,8 @@ Everything downstream (`transforms.link`, `transforms.measures`, `reports.*`) is
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import pandas as pd
 from sqlalchemy import Connection, Engine, Table, func, select
 
@@ -26,15 +28,23 @@ from transforms.measures import NationalData
 
 
 def load_national(
-    engine: Engine | str, through: Period, *, since: Period | None = None, records: bool = True
+    engine: Engine | str,
+    through: Period,
+    *,
+    since: Period | None = None,
+    records: bool = True,
+    councils: Collection[str] | None = None,
 ) -> NationalData:
     """Everything the compile needs for periods `since`..`through` (codes `YYYY-Qn` sort in order).
 
-    `records=False` reads the submissions only (the tracker needs no facts or child records)."""
+    `records=False` reads the submissions only (the tracker needs no facts or child records);
+    `councils`: only these council codes' submissions (one council's page needs no others)."""
     engine = get_engine(engine)
     conditions = [Submission.period <= through.code]
     if since is not None:
         conditions.append(Submission.period >= since.code)
+    if councils is not None:
+        conditions.append(Submission.council_code.in_(list(councils)))
     with engine.connect() as connection:
         subs = pd.read_sql(
             select(

@@ -289,3 +289,39 @@ def previous_return(connection: Connection, council_code: str, period: str) -> P
     comparable = [f.name for f in load_standard().sheet("Activity").fields if f.comparable]
     activity = {name: int(facts[name]) for name in comparable if name in facts and facts[name] is not None}
     return PreviousReturn(period=previous, activity=activity)
+
+
+def submission_summary(submission_id: int, *, engine_or_url: Engine | str) -> dict[str, Any] | None:
+    """One stored version as in `list_submissions` (with `current` marked), or None."""
+    with get_engine(engine_or_url).connect() as connection:
+        found: Submission | None = orm_first(connection, select(Submission).where(Submission.id == submission_id))
+        if found is None:
+            return None
+        current = current_row(connection, found.council_code, found.period)
+        counts = _unexplained_counts(connection, [found.id])
+    return _summary(found, current.id if current else None, counts.get(found.id, 0))
+
+
+def findings_with_explanations(submission_id: int, *, engine_or_url: Engine | str) -> list[dict[str, Any]]:
+    """The findings of one version in file order, each with its explanation (`explanation`,
+    `explained_by`; None when it has none), joined as `explanation_matches` says."""
+    f = FindingRecord
+    with get_engine(engine_or_url).connect() as connection:
+        rows = connection.execute(
+            select(
+                f.rule,
+                f.severity,
+                f.sheet,
+                f.cell,
+                f.field,
+                f.local_child_id,
+                f.message,
+                f.row,
+                Explanation.text.label("explanation"),
+                Explanation.explained_by,
+            )
+            .outerjoin(Explanation, explanation_matches())
+            .where(f.submission_id == submission_id)
+            .order_by(f.id)
+        ).mappings()
+        return [dict(row) for row in rows]

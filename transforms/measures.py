@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from schemas.calendar import Period, financial_year_periods, format_financial_year
-from schemas.lifecycle import CURRENT_STATUSES
+from schemas.lifecycle import CURRENT_STATUSES, version_state
 from schemas.register import COUNTRY_CODE, Council, Register, load_register
 from schemas.standard import Standard, load_standard
 
@@ -162,16 +162,11 @@ def tracker(
             current = [v for v in versions if v["status"] in CURRENT_STATUSES]
             first = versions[0]
             if not current:
-                state, timing, latest = "rejected", first, versions[-1]
+                timing, latest = first, versions[-1]
             else:
                 latest = max(current, key=lambda v: int(v["version"]))
                 timing = current[0]
-                if latest["status"] == "signed_off":
-                    state = "signed_off"
-                elif int(latest.get("open_queries") or 0) > 0:
-                    state = "accepted_open_queries"
-                else:
-                    state = "accepted"
+            state = version_state(str(latest["status"]), int(latest.get("open_queries") or 0))
             days = days_after_deadline(period, timing["received_at"])
             if not current:
                 days = max(days, (today - period.deadline).days)

@@ -178,12 +178,14 @@ class FakeService:
         out.write_bytes(b"PK\x03\x04 fake template for " + f"{council_code} {period}".encode())
         return out
 
-    def tracker(self, period: Period, today: date | None = None) -> list[TrackerRow]:
+    def _tracked(self, periods: list[Period], today: date | None) -> Any:
+        """`transforms.measures.tracker` over what the fake holds for `periods`."""
         import pandas as pd
 
         from transforms.measures import NationalData, tracker
 
         empty = NationalData.empty()
+        codes = {p.code for p in periods}
         subs = pd.DataFrame(
             [
                 {
@@ -197,12 +199,25 @@ class FakeService:
                     "open_queries": s.unexplained_queries,
                 }
                 for s in self.submissions.values()
-                if s.period == period.code
+                if s.period in codes
             ],
             columns=empty.submissions.columns,
         )
-        frame = tracker([period], empty.with_submissions(subs), today=today)
-        return tracker_rows(frame, period, lambda code: self.current_submission(code, period.code))
+        return tracker(periods, empty.with_submissions(subs), today=today)
+
+    def tracker(self, period: Period, today: date | None = None) -> list[TrackerRow]:
+        frame = self._tracked([period], today)
+        return tracker_rows(frame, lambda code, p: self.current_submission(code, p.code))
+
+    def council_tracker(
+        self, council_code: str, periods: list[Period], today: date | None = None
+    ) -> list[TrackerRow]:
+        from schemas.register import load_register
+
+        register = load_register()
+        frame = self._tracked(list(periods), today)
+        frame = frame[frame["council_code"].map(register.lineage_id) == register.lineage_id(council_code)]
+        return tracker_rows(frame, lambda _code, p: self.current_submission(council_code, p.code))
 
     def write_feedback(self, submission: SubmissionView, fmt: FeedbackFormat, out: Path) -> Path:
         out.parent.mkdir(parents=True, exist_ok=True)

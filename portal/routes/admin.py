@@ -1,0 +1,52 @@
+"""Accounts, for administrators: list, add, disable and enable."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from portal.accounts import AccountError
+from portal.dependencies import Admin, PortalContext
+from portal.errors import NotFound
+from portal.forms import CsrfChecked, NewAccountFields
+from portal.links import redirect
+from portal.pages import page
+
+router = APIRouter()
+
+DONE_MESSAGES = {
+    "added": "The account was added.",
+    "disabled": "The account was disabled.",
+    "enabled": "The account was enabled.",
+}
+
+
+@router.get("/admin/users", name="users")
+def users_page(request: Request, portal: PortalContext, _admin: Admin, done: str | None = None) -> Response:
+    return page(request, "users.html", title="Accounts", users=portal.accounts.list_users(),
+                done=DONE_MESSAGES.get(done or ""))
+
+
+@router.post("/admin/users", name="add_user")
+def add_user(request: Request, portal: PortalContext, admin: Admin, form: NewAccountFields) -> Response:
+    try:
+        user = portal.accounts.add_user(form.email, form.role, form.password, form.council_code.strip() or None)
+    except AccountError as problem:
+        return page(request, "users.html", 400, title="Accounts", users=portal.accounts.list_users(),
+                    error=str(problem)[:1].upper() + str(problem)[1:] + ".", form=form)
+    portal.service.audit("account_add", admin.user.email, council_code=user.council_code,
+                         detail={"email": user.email, "role": user.role})
+    return redirect(request, "/admin/users", done="added")
+
+
+@router.post("/admin/users/{user_id}/{action}", name="user_action")
+def user_action(
+    request: Request, portal: PortalContext, admin: Admin, _form: CsrfChecked, user_id: int, action: str
+) -> Response:
+    target = portal.accounts.get(user_id)
+    if target is None or action not in ("disable", "enable"):
+        raise NotFound()
+    portal.accounts.set_disabled(target.email, action == "disable")
+    portal.service.audit(f"account_{action}", admin.user.email, council_code=target.council_code,
+                         detail={"email": target.email})
+    return redirect(request, "/admin/users", done=f"{action}d")
