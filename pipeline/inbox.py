@@ -267,6 +267,21 @@ def _find_filed(fs: Any, folder: str, name: str, checksum: str) -> str | None:
     return None
 
 
+def _find_filed_anywhere(fs: Any, root: str, preferred: list[str], name: str, checksum: str) -> str | None:
+    """`_find_filed` in the preferred period folders first, then in every other one."""
+    folders = [_join(root, period) for period in preferred]
+    if fs.exists(root):
+        folders += sorted(
+            str(info["name"]) for info in fs.ls(root, detail=True)
+            if info.get("type") == "directory" and str(info["name"]) not in folders
+        )  # fmt: skip
+    for folder in folders:
+        found = _find_filed(fs, folder, name, checksum)
+        if found is not None:
+            return found
+    return None
+
+
 def archive_file(inbox: Location, name: str, archive: Location, period: str) -> str:
     """Move `name` from the inbox to `<archive>/<period>/`; returns where it went."""
     fs, inbox_root = _resolve(inbox)
@@ -349,7 +364,8 @@ def process_inbox_file(
 ) -> FileOutcome:
     """Validate and store one inbox file, then archive or quarantine it. Never deletes a file.
 
-    `period` is the run's period: it names the archive and quarantine subfolders. The period the
+    The archive and quarantine subfolders are named after the return's own period: the one it
+    was stored under, else the one its name claims, else `period` (the run's). The period the
     council claims is read from the file name when present, else from the file itself (store).
     Raises `InboxFileMissing` when the file is nowhere to be found; a refused file is an outcome
     (status `refused`, with `reason`), not an exception. Exceptions from the store (database down,
@@ -388,21 +404,25 @@ def process_inbox_file(
                 secret=secret,
                 display_name=ref.name,
             )
-        outcome = _outcome(ref, period, checksum, result)
+        own = getattr(result, "period", None) or ref.claimed_period or period
+        outcome = _outcome(ref, own, checksum, result)
         if outcome.status == "refused":
-            moved = quarantine_file(inbox, ref.name, quarantine, period, outcome.reason, council_code=ref.council_code)
+            moved = quarantine_file(inbox, ref.name, quarantine, own, outcome.reason, council_code=ref.council_code)
         else:
-            moved = archive_file(inbox, ref.name, archive, period)
+            moved = archive_file(inbox, ref.name, archive, own)
         return _replace(outcome, moved_to=moved)
 
-    # Already filed away by an earlier attempt (a retry after the move, or a rerun).
-    quarantined = _find_filed(fs, _join(quarantine_root, period), ref.name, ref.checksum)
+    # Already filed away by an earlier attempt (a retry after the move, or a rerun): under the
+    # period it claims or the run's, else under whichever period folder it was filed in.
+    preferred = [p for p in dict.fromkeys((ref.claimed_period, period)) if p]
+    quarantined = _find_filed_anywhere(fs, quarantine_root, preferred, ref.name, ref.checksum)
     if quarantined is not None:
         reason = read_reason(quarantined, quarantine)
+        filed_in = PurePosixPath(quarantined).parent.name
         return FileOutcome(
-            ref.name, ref.council_code, period, ref.checksum, "refused", None, 0, 0, quarantined, reason, True
+            ref.name, ref.council_code, filed_in, ref.checksum, "refused", None, 0, 0, quarantined, reason, True
         )
-    archived = _find_filed(fs, _join(archive_root, period), ref.name, ref.checksum)
+    archived = _find_filed_anywhere(fs, archive_root, preferred, ref.name, ref.checksum)
     if archived is not None and ref.council_code is not None:
         with local_copy(archive, archived) as local:
             result = submit(
@@ -415,7 +435,8 @@ def process_inbox_file(
                 secret=secret,
                 display_name=ref.name,
             )
-        outcome = _outcome(ref, period, ref.checksum, result)
+        own = getattr(result, "period", None) or PurePosixPath(archived).parent.name
+        outcome = _outcome(ref, own, ref.checksum, result)
         return _replace(outcome, moved_to=archived, reprocessed=True)
     raise InboxFileMissing(
         f"{ref.name} (sha256 {ref.checksum[:12]}) is not in the inbox {describe(inbox)}, "

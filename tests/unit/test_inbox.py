@@ -197,3 +197,42 @@ def test_any_fsspec_location_works(tmp_path: Path) -> None:
     assert fs.cat(f"{root}/archive/2025-Q1/E06000001_2025-Q1.xlsx") == b"good"
     assert fs.exists(f"{root}/quarantine/2025-Q1/E06000002_2025-Q1.xlsx.reason.txt")
     assert discover(f"{root}/inbox") == []
+
+
+def test_files_are_filed_under_their_own_period_not_the_runs(folders: dict[str, Path]) -> None:
+    """A run for 2025-Q1 that finds a 2024-Q4 return (by its name) and one whose period only the
+    store knows (About says 2024-Q3) files each under its own period, and finds them there again."""
+    store = FakeStore()
+    _write(folders["inbox"], "E06000001_2024-Q4.xlsx", b"late return for the quarter before")
+    _write(folders["inbox"], "E06000002.xlsx", b"a return whose period is in About")
+
+    def with_period(path: Path, council_code: str, **kwargs: Any) -> FakeOutcome:
+        outcome = store(path, council_code, **kwargs)
+        outcome.period = kwargs["claimed_period"] or "2024-Q3"  # type: ignore[attr-defined]
+        return outcome
+
+    items = discover(folders["inbox"])
+    first = [_process_with(item, folders, with_period) for item in items]
+    assert [(o.name, o.period, o.status) for o in first] == [
+        ("E06000001_2024-Q4.xlsx", "2024-Q4", "accepted"),
+        ("E06000002.xlsx", "2024-Q3", "accepted"),
+    ]
+    assert (folders["archive"] / "2024-Q4" / "E06000001_2024-Q4.xlsx").is_file()
+    assert (folders["archive"] / "2024-Q3" / "E06000002.xlsx").is_file()
+    assert not (folders["archive"] / "2025-Q1").exists()
+    again = [_process_with(item, folders, with_period) for item in items]  # a rerun: found where filed
+    assert [(o.period, o.status, o.reprocessed) for o in again] == [
+        ("2024-Q4", "duplicate", True),
+        ("2024-Q3", "duplicate", True),
+    ]
+
+
+def _process_with(item: InboxFile, folders: dict[str, Path], submit: Any) -> inbox_mod.FileOutcome:
+    return process_inbox_file(
+        item,
+        period="2025-Q1",
+        inbox=folders["inbox"],
+        archive=folders["archive"],
+        quarantine=folders["quarantine"],
+        submit=submit,
+    )
