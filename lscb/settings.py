@@ -12,6 +12,12 @@ the interfaces reads the environment.
 | `LSCB_DEMO=1` | `demo` | off; on, the named public demo key is used (with a warning) |
 | `LSCB_INBOX`, `LSCB_ARCHIVE`, `LSCB_QUARANTINE`, `LSCB_OUTPUTS`, `LSCB_ANNUAL` | locations | `<data dir>/<name>` |
 | `LSCB_PORTAL_*` | portal knobs | see `portal.settings` |
+| `LSCB_PORTAL_URL` | the portal's address, for links in e-mails | `http://127.0.0.1:8000` |
+| `LSCB_SMTP_HOST`, `_PORT`, `_USER`, `_PASSWORD`, `_STARTTLS`, `_SSL` | the mail server | none: `<data dir>/outbox` |
+| `LSCB_MAIL_FROM` | the sender of every e-mail | `lscb-returns@localhost` |
+| `LSCB_NATIONAL_TEAM_EMAIL` | who hears of pipeline failures | none |
+
+(Under Airflow the `lscb_smtp` connection comes before the `LSCB_SMTP_*` variables.)
 
 Import-light on purpose (pydantic only): DAG files import this module at parse time.
 """
@@ -91,6 +97,16 @@ class Settings(BaseSettings):
     portal_trust_proxy: bool = False
     portal_validators: int = Field(default_factory=lambda: os.cpu_count() or 1)
     portal_warm_up: bool = True
+    portal_url: str = "http://127.0.0.1:8000"
+
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    mail_from: str = "lscb-returns@localhost"
+    national_team_email: str | None = None
 
     # ---- resolved values
 

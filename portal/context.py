@@ -41,7 +41,12 @@ def build_default() -> Portal:
         max_failures=settings.max_failures,
         lockout=settings.lockout,
     )
-    service = StoreService(engine, settings.upload_dir, secret=key.secret, validators=settings.validators)
+    from lscb.mail import mailer
+
+    service = StoreService(
+        engine, settings.upload_dir, secret=key.secret, validators=settings.validators,
+        mailer=mailer(project), portal_url=project.portal_url,
+    )  # fmt: skip
     return Portal(settings, accounts, service)
 
 

@@ -112,6 +112,11 @@ class PortalService(Protocol):
         self, path: Path, council_code: str, *, submitted_by: str, claimed_period: str, display_name: str
     ) -> UploadOutcome: ...
 
+    def notify_upload(self, outcome: UploadOutcome, *, uploader: str, file_name: str, checksum: str) -> None:
+        """Tell the uploader and the council's contacts what became of an upload (after the
+        answer is sent: a slow mail server never holds up the page)."""
+        ...
+
     def list_submissions(self, council_code: str, period: str) -> list[SubmissionView]:
         """Every version for the council and period, newest first."""
         ...

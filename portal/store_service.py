@@ -17,7 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
@@ -31,6 +31,9 @@ from portal.services import (
     tracker_rows,
 )
 from schemas.calendar import Period
+
+if TYPE_CHECKING:
+    from pipeline.chase import Mailer
 
 
 def _parse_time(value: Any) -> datetime:
@@ -146,12 +149,23 @@ class StoreService:
     answer pages. Each validator process builds the validator once when it starts.
     """
 
-    def __init__(self, engine: Engine, upload_dir: Path, *, secret: bytes, validators: int = 0) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        upload_dir: Path,
+        *,
+        secret: bytes,
+        validators: int = 0,
+        mailer: Mailer | None = None,
+        portal_url: str = "",
+    ) -> None:
         self.engine = engine
         self.upload_dir = upload_dir
         self.validators = max(0, validators)
         self._secret = secret
         self.initializer: Callable[[], None] = _warm_validator  # what each validator process runs first
+        self.mailer = mailer  # None: uploads are not mailed about (tests, a portal without mail)
+        self.portal_url = portal_url
         self._pool: ProcessPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
@@ -204,6 +218,23 @@ class StoreService:
             raise ServiceError(
                 "The check of your file stopped before it finished, and nothing was stored. Please upload it again."
             ) from None
+
+    def notify_upload(self, outcome: UploadOutcome, *, uploader: str, file_name: str, checksum: str) -> None:
+        if self.mailer is None or not outcome.council_code:
+            return
+        from pipeline.chase import notify_upload
+
+        try:
+            notify_upload(
+                self.engine, self.mailer, council_code=outcome.council_code or "", status=outcome.status,
+                reference=str(outcome.submission_id) if outcome.submission_id is not None else checksum,
+                portal_url=self.portal_url, period=outcome.period, version=outcome.version,
+                errors=outcome.errors, queries=outcome.queries, late=outcome.late, file_name=file_name,
+                reason=outcome.message if outcome.status == "refused" else "",
+                submission_id=outcome.submission_id, uploader=uploader,
+            )  # fmt: skip
+        except Exception:  # noqa: BLE001 - the upload is stored; a mail problem is logged, never shown
+            logging.getLogger(__name__).exception("could not send the upload e-mail")
 
     def list_submissions(self, council_code: str, period: str) -> list[SubmissionView]:
         from store import list_submissions

@@ -18,6 +18,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 DEADLINE_DAYS = 42
+# Councils without an accepted return are reminded this many days from the deadline (the day
+# after it: +1).
+REMINDER_DAYS = (-14, -3, 1)
 FIRST_MONTH = 4  # April
 LONDON = ZoneInfo("Europe/London")  # deadlines are days in England
 

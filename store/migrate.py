@@ -19,6 +19,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"  # shipped insid
 def target_metadata() -> list[MetaData]:
     """Every table the project's migrations create: the returns' models and the account tables
     (`store.accounts`), which share this database and this history."""
+    import store.chasing  # noqa: F401 - its tables are on Base's metadata
     from store.accounts import metadata as account_metadata
     from store.models import Base
 

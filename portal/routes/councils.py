@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -183,11 +184,19 @@ async def upload(
         except ServiceError as failed:
             # nothing was stored (e.g. the check stopped part-way): say so, and let them retry
             return await run_in_threadpool(problem_page, 503, str(failed))
-        if outcome.status != "refused" and outcome.submission_id is not None:
-            return redirect(request, f"/councils/{code}/submissions/{outcome.submission_id}", outcome=outcome.status)
         # the reason names the council's file, never the name it is kept under
-        error = outcome.message.replace(final.name, received.filename)
-        status_code = 422
+        outcome = replace(outcome, message=outcome.message.replace(final.name, received.filename))
+        tell = BackgroundTask(
+            portal.service.notify_upload, outcome, uploader=session.user.email, file_name=received.filename,
+            checksum=received.checksum,
+        )  # fmt: skip
+        answer: Response
+        if outcome.status != "refused" and outcome.submission_id is not None:
+            answer = redirect(request, f"/councils/{code}/submissions/{outcome.submission_id}", outcome=outcome.status)
+        else:
+            answer = await run_in_threadpool(problem_page, 422, outcome.message)
+        answer.background = tell  # after the answer is sent: a slow mail server never holds up the page
+        return answer
     return await run_in_threadpool(problem_page, status_code, error)
 
 

@@ -309,3 +309,28 @@ def test_validator_processes_store_uploads_and_survive_a_killed_one(
         assert [s["version"] for s in list_submissions(COUNCIL_A, PERIOD, engine_or_url=engine)] == [1]
     finally:
         service.close()
+
+
+def test_an_upload_is_mailed_to_the_uploader_and_the_councils_contacts(rig: Rig, tmp_path: Path) -> None:
+    """After the answer: the officer who uploaded and the council's contacts hear the outcome
+    (counts and a link, nothing about any child), once per upload."""
+    from lscb.mail import SmtpMailer
+    from store.chasing import add_contact
+    from tests.support.smtp import smtp_server
+
+    add_contact(rig.engine, COUNCIL_A, "returns@hartlepool.example.gov.uk", name="Returns team", by="admin")
+    with smtp_server() as mailbox:
+        service = rig.service
+        service.mailer = SmtpMailer(mailbox.host, mailbox.port, sender="lscb@example.gov.uk")  # type: ignore[attr-defined]
+        service.portal_url = "https://portal.example.gov.uk"  # type: ignore[attr-defined]
+        client = council_client(rig)
+        answer = upload(client, write_return(tmp_path / "v1.xlsx", error=True))
+        assert answer.status_code == 303
+        upload(client, write_return(tmp_path / "v1.xlsx", error=True))  # the same bytes again: a duplicate
+    first, second = mailbox.received
+    assert sorted(first.recipients) == ["officer@hartlepool.example.gov.uk", "returns@hartlepool.example.gov.uk"]
+    assert "received with errors" in first.subject and "1 error" in first.text()
+    assert "https://portal.example.gov.uk/councils/E06000001/submissions/" in first.text()
+    assert "same file as version 1" in second.subject
+    for local_child_id in ("C00001", "C00002", "C00003"):
+        assert all(local_child_id not in received.text() for received in mailbox.received)

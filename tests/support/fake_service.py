@@ -43,6 +43,7 @@ class FakeService:
     submissions: dict[int, SubmissionView] = field(default_factory=dict)
     finding_store: dict[int, list[FindingView]] = field(default_factory=dict)
     audit_log: list[dict[str, Any]] = field(default_factory=list)
+    notified: list[dict[str, Any]] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -218,6 +219,9 @@ class FakeService:
         frame = self._tracked(list(periods), today)
         frame = frame[frame["council_code"].map(register.lineage_id) == register.lineage_id(council_code)]
         return tracker_rows(frame, lambda _code, p: self.current_submission(council_code, p.code))
+
+    def notify_upload(self, outcome: UploadOutcome, *, uploader: str, file_name: str, checksum: str) -> None:
+        self.notified.append({"status": outcome.status, "uploader": uploader, "file_name": file_name})
 
     def write_feedback(self, submission: SubmissionView, fmt: FeedbackFormat, out: Path) -> Path:
         out.parent.mkdir(parents=True, exist_ok=True)
