@@ -76,6 +76,12 @@ class NewAccountForm(PortalForm):
     council_code: str = ""
 
 
+class ContactForm(PortalForm):
+    council_code: Annotated[str, _cut(9, strip=True)] = ""
+    email: Annotated[str, _cut(254, strip=True)] = ""
+    name: Annotated[str, _cut(200, strip=True)] = ""
+
+
 async def _fields(request: Request, max_fields: int) -> dict[str, str]:
     form = await request.form(max_files=0, max_fields=max_fields)
     return {k: v for k, v in form.items() if isinstance(v, str)}
@@ -103,6 +109,7 @@ def checked_form(model: type[FormT]) -> Callable[..., Any]:
 
 ExplanationFields = Annotated[ExplanationForm, Depends(checked_form(ExplanationForm))]
 NewAccountFields = Annotated[NewAccountForm, Depends(checked_form(NewAccountForm))]
+ContactFields = Annotated[ContactForm, Depends(checked_form(ContactForm))]
 
 
 async def login_form(request: Request) -> LoginForm:

@@ -71,6 +71,13 @@ class SubmissionView:
 
 
 @dataclass(frozen=True)
+class ContactView:
+    council_code: str
+    email: str
+    name: str | None
+
+
+@dataclass(frozen=True)
 class UploadOutcome:
     status: UploadStatus
     message: str  # one line, plain English (the CLI's line)
@@ -145,6 +152,14 @@ class PortalService(Protocol):
         submission_id: int | None = None,
         detail: dict[str, Any] | None = None,
     ) -> None: ...
+
+    def contacts(self) -> list[ContactView]:
+        """Every council's active e-mail contacts, by council."""
+        ...
+
+    def add_contact(self, council_code: str, email: str, name: str | None, by: str) -> None: ...
+
+    def remove_contact(self, council_code: str, email: str, by: str) -> None: ...
 
     def write_template(self, council_code: str, period: str, out: Path) -> Path: ...
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine
 
 from portal.services import (
+    ContactView,
     FeedbackFormat,
     FindingView,
     ServiceError,
@@ -316,6 +317,29 @@ class StoreService:
         frame = council_tracker(self.engine, council_code, periods, today=today)
         # across a recode the row may carry the council's other code: link the page's council
         return tracker_rows(frame, lambda _code, p: self.current_submission(council_code, p.code))
+
+    def contacts(self) -> list[ContactView]:
+        from store.chasing import contacts
+
+        return [ContactView(c.council_code, c.email, c.name) for c in contacts(self.engine)]
+
+    def add_contact(self, council_code: str, email: str, name: str | None, by: str) -> None:
+        from store import StoreError
+        from store.chasing import add_contact
+
+        try:
+            add_contact(self.engine, council_code, email, name=name, by=by)
+        except StoreError as error:
+            raise ServiceError(_sentence(str(error))) from None
+
+    def remove_contact(self, council_code: str, email: str, by: str) -> None:
+        from store import StoreError
+        from store.chasing import remove_contact
+
+        try:
+            remove_contact(self.engine, council_code, email, by=by)
+        except StoreError as error:
+            raise ServiceError(_sentence(str(error))) from None
 
     def write_template(self, council_code: str, period: str, out: Path) -> Path:
         from reports.template import write_template

@@ -1,4 +1,5 @@
-"""Accounts, for administrators: list, add, disable and enable."""
+"""For administrators: accounts (list, add, disable, enable) and each council's e-mail contacts
+(who reminders, upload results and children to trace are written to)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from fastapi.responses import Response
 from portal.accounts import AccountError
 from portal.dependencies import Admin, PortalContext
 from portal.errors import NotFound
-from portal.forms import CsrfChecked, NewAccountFields
+from portal.forms import ContactFields, CsrfChecked, NewAccountFields
 from portal.links import redirect
 from portal.pages import page
+from portal.services import ServiceError
 
 router = APIRouter()
 
@@ -50,3 +52,31 @@ def user_action(
     portal.service.audit(f"account_{action}", admin.user.email, council_code=target.council_code,
                          detail={"email": target.email})
     return redirect(request, "/admin/users", done=f"{action}d")
+
+
+CONTACT_MESSAGES = {"added": "The contact was added.", "removed": "The contact was removed."}
+
+
+@router.get("/admin/contacts", name="contacts")
+def contacts_page(request: Request, portal: PortalContext, _admin: Admin, done: str | None = None) -> Response:
+    return page(request, "contacts.html", title="Council contacts", contacts=portal.service.contacts(),
+                done=CONTACT_MESSAGES.get(done or ""))
+
+
+@router.post("/admin/contacts", name="add_contact")
+def add_contact(request: Request, portal: PortalContext, admin: Admin, form: ContactFields) -> Response:
+    try:
+        portal.service.add_contact(form.council_code, form.email, form.name or None, admin.user.email)
+    except ServiceError as problem:
+        return page(request, "contacts.html", 400, title="Council contacts", contacts=portal.service.contacts(),
+                    error=str(problem), form=form)
+    return redirect(request, "/admin/contacts", done="added")
+
+
+@router.post("/admin/contacts/remove", name="remove_contact")
+def remove_contact(request: Request, portal: PortalContext, admin: Admin, form: ContactFields) -> Response:
+    try:
+        portal.service.remove_contact(form.council_code, form.email, admin.user.email)
+    except ServiceError:
+        raise NotFound() from None
+    return redirect(request, "/admin/contacts", done="removed")

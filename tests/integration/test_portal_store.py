@@ -324,9 +324,10 @@ def test_an_upload_is_mailed_to_the_uploader_and_the_councils_contacts(rig: Rig,
         service.mailer = SmtpMailer(mailbox.host, mailbox.port, sender="lscb@example.gov.uk")  # type: ignore[attr-defined]
         service.portal_url = "https://portal.example.gov.uk"  # type: ignore[attr-defined]
         client = council_client(rig)
-        answer = upload(client, write_return(tmp_path / "v1.xlsx", error=True))
+        sent = write_return(tmp_path / "v1.xlsx", error=True)
+        answer = upload(client, sent)
         assert answer.status_code == 303
-        upload(client, write_return(tmp_path / "v1.xlsx", error=True))  # the same bytes again: a duplicate
+        upload(client, sent)  # the same bytes again: a duplicate
     first, second = mailbox.received
     assert sorted(first.recipients) == ["officer@hartlepool.example.gov.uk", "returns@hartlepool.example.gov.uk"]
     assert "received with errors" in first.subject and "1 error" in first.text()
@@ -334,3 +335,28 @@ def test_an_upload_is_mailed_to_the_uploader_and_the_councils_contacts(rig: Rig,
     assert "same file as version 1" in second.subject
     for local_child_id in ("C00001", "C00002", "C00003"):
         assert all(local_child_id not in received.text() for received in mailbox.received)
+
+
+def test_administrators_manage_council_contacts(rig: Rig) -> None:
+    from store.chasing import contacts
+
+    admin = council_client(rig, "admin")
+    page = admin.get("/admin/contacts")
+    assert page.status_code == 200 and "No contacts yet" in page.text
+    csrf = csrf_token(page.text)
+    added = admin.post("/admin/contacts", data={"csrf_token": csrf, "council_code": COUNCIL_B,
+                                                 "email": "Returns@Middlesbrough.example.gov.uk", "name": "Returns"},
+                       follow_redirects=False)  # fmt: skip
+    assert added.status_code == 303
+    assert [c.email for c in contacts(rig.engine, COUNCIL_B)] == ["returns@middlesbrough.example.gov.uk"]
+    assert "returns@middlesbrough.example.gov.uk" in admin.get("/admin/contacts").text
+    bad = admin.post("/admin/contacts", data={"csrf_token": csrf, "council_code": COUNCIL_B, "email": "nobody"})
+    assert bad.status_code == 400 and "is not an e-mail address" in bad.text
+    forged = admin.post("/admin/contacts", data={"council_code": COUNCIL_B, "email": "x@y.gov.uk"})
+    assert forged.status_code == 403
+    removed = admin.post("/admin/contacts/remove", data={"csrf_token": csrf, "council_code": COUNCIL_B,
+                                                         "email": "returns@middlesbrough.example.gov.uk"},
+                         follow_redirects=False)  # fmt: skip
+    assert removed.status_code == 303 and contacts(rig.engine, COUNCIL_B) == []
+    for role in ("council_a", "analyst"):
+        assert council_client(rig, role).get("/admin/contacts").status_code == 404

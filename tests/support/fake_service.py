@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from portal.services import (
+    ContactView,
     FeedbackFormat,
     FindingView,
     ServiceError,
@@ -44,6 +45,7 @@ class FakeService:
     finding_store: dict[int, list[FindingView]] = field(default_factory=dict)
     audit_log: list[dict[str, Any]] = field(default_factory=list)
     notified: list[dict[str, Any]] = field(default_factory=list)
+    contact_list: list[ContactView] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -219,6 +221,17 @@ class FakeService:
         frame = self._tracked(list(periods), today)
         frame = frame[frame["council_code"].map(register.lineage_id) == register.lineage_id(council_code)]
         return tracker_rows(frame, lambda _code, p: self.current_submission(council_code, p.code))
+
+    def contacts(self) -> list[ContactView]:
+        return sorted(self.contact_list, key=lambda c: (c.council_code, c.email))
+
+    def add_contact(self, council_code: str, email: str, name: str | None, by: str) -> None:
+        if "@" not in email:
+            raise ServiceError(f"{email!r} is not an e-mail address.")
+        self.contact_list.append(ContactView(council_code, email.lower(), name))
+
+    def remove_contact(self, council_code: str, email: str, by: str) -> None:
+        self.contact_list[:] = [c for c in self.contact_list if (c.council_code, c.email) != (council_code, email)]
 
     def notify_upload(self, outcome: UploadOutcome, *, uploader: str, file_name: str, checksum: str) -> None:
         self.notified.append({"status": outcome.status, "uploader": uploader, "file_name": file_name})
