@@ -132,6 +132,21 @@ def test_the_gate_passes_on_the_publication(annual: Any, store_url: str, tmp_pat
     assert (tmp_path / "docs" / "index.html").is_file()
 
 
+def test_lscb_audit_of_the_publication(
+    annual: Any, store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from lscb.cli import main
+
+    docs = tmp_path / "docs"
+    args = ["audit", "--year", YEAR, "--dir", annual.out_dir, "--docs", str(docs), "--database-url", store_url]
+    assert main([*args, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["success"] and result["scope"] == YEAR and result["docs"] == str(docs / "index.html")
+    assert all(suite["failed"] == 0 for suite in result["suites"].values())
+
+
 def _rewrite(path: Path, change: Any) -> None:
     with open(path, encoding="utf-8", newline="") as stream:
         rows = list(csv.DictReader(stream))

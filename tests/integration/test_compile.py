@@ -214,3 +214,29 @@ def test_the_gate_fails_on_tampered_tables_and_records_and_names_each(
     assert result.failures["league_table.csv"]["strategy_maturity_rank range"] == 1
     assert "TAMPERED-1" not in json.dumps(result.to_json())
     assert Path(result.docs).is_file()  # the failed audit's Data Docs are written too
+
+
+def test_lscb_audit_exits_0_on_the_compiled_quarter_and_1_on_a_tampered_one(
+    compiled: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    from lscb.cli import main
+
+    period = compiled["periods"][0].code
+    monkeypatch.setenv("LSCB_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("LSCB_OUTPUTS", str(compiled["root"]))  # the compile wrote <root>/<period>
+    monkeypatch.setenv("LSCB_DATABASE_URL", compiled["url"])
+    assert main(["audit", "--period", period, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["success"] and result["scope"] == period
+    assert result["docs"] == str(compiled["root"] / period / "data_docs" / "index.html")
+
+    folder = tmp_path / "tampered"
+    shutil.copytree(compiled["root"] / period, folder, ignore=shutil.ignore_patterns("data_docs"))
+    (folder / "league_table.csv").unlink()
+    assert main(["audit", "--period", period, "--dir", str(folder)]) == 1
+    out = capsys.readouterr().out
+    assert "the data-quality gate FAILED" in out and f"league_table.csv: not written (expected in {folder})" in out
+    assert (folder / "data_docs" / "index.html").is_file()
+    assert main(["audit", "--period", period, "--dir", str(tmp_path / "nowhere")]) == 2
