@@ -60,6 +60,10 @@ def test_the_tracker_has_one_row_per_expected_council(tmp_path: Path) -> None:
     assert not passed
     assert messages == ["tracker.csv: 2 rows, the register expects 3 for 2025-Q1 (E06000001 missing)"]
 
+    swapped = _tracker(["E06000001", "E06000002", "E09000001"])  # right count, a council the period lacks
+    passed, messages, _ = _audit(tracker_batch(swapped, **kwargs), tmp_path)
+    assert not passed and messages == ["tracker.csv: E06000003 missing, E09000001 not expected for 2025-Q1"]
+
     passed, messages, _ = _audit(
         tracker_batch(_tracker(EXPECTED, ["accepted", "lost", "signed_off"]), **kwargs), tmp_path
     )

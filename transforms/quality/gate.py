@@ -156,7 +156,7 @@ def tracker_batch(
         gxe.ExpectColumnDistinctValuesToEqualSet(
             column="new_la_code",
             value_set=codes,
-            meta=_meta("councils", f"the councils the register expects for {period}"),
+            meta={**_meta("councils", f"the councils the register expects for {period}"), "period": period},
         ),
         gxe.ExpectColumnValuesToBeUnique(column="new_la_code", meta=_meta("one row each", "one row per council")),
         gxe.ExpectColumnValuesToBeInSet(
@@ -429,7 +429,7 @@ def failure_messages(batch: GateBatch, result: Any) -> list[str]:
             lines.append(_rows_message(batch, outcome, by_check.get("councils")))
         elif meta.get("check") == "councils":
             if by_check.get("rows") is None or by_check["rows"].success:
-                lines.append(f"{batch.name}: {_council_differences(outcome)} for {describe.rsplit(' ', 1)[-1]}")
+                lines.append(f"{batch.name}: {_council_differences(outcome)} for {meta.get('period', '')}")
         elif "unexpected_count" in found:
             count, total = int(found["unexpected_count"]), int(found.get("element_count") or 0)
             lines.append(
