@@ -1,9 +1,17 @@
-"""annual_report: the annual publication for a financial year (HTML, PDF, XLSX).
+"""annual_report: the annual publication for a financial year (HTML, PDF, XLSX, CSVs).
 
-Wiring only: the use case `pipeline.annual.build_annual` does the work (imported inside the task). It reads
-the stored returns of the year's four quarters from the project database (Airflow connection
-`lscb_db`, else `LSCB_DATABASE_URL`) and writes to `<outputs>/<year>`. Rerunning rewrites the
-same files. Configuration: docs/AIRFLOW.md.
+build_report -> audit_publication -> publish_publication
+
+Write, audit, publish: `pipeline.annual.build_annual` builds the publication into a staging folder
+(`<outputs>/.staging/<year>`), the national data-quality gate (Great Expectations over the year's
+stored child records and the published tables: no count of 1 to 5 shown, totals consistent after
+rounding, ranks and bands) audits it and writes its Data Docs beside it (`data_docs/`), and only
+when the gate passed is the folder moved to `<outputs>/<year>`. A failed gate fails
+`audit_publication` (not retried), naming what failed and where the Data Docs are.
+
+Wiring only: the use cases do the work (imported inside the tasks). They read the stored returns
+from the project database (Airflow connection `lscb_db`, else `LSCB_DATABASE_URL`). Rerunning
+rewrites the same files. Configuration: docs/AIRFLOW.md.
 """
 
 from __future__ import annotations
@@ -16,9 +24,14 @@ from airflow.sdk import Param, dag, get_current_context, task
 from schemas.calendar import format_financial_year, latest_complete_year, parse_financial_year
 
 
+def _year() -> str:
+    return format_financial_year(parse_financial_year(get_current_context()["params"]["year"]))
+
+
 @dag(
     dag_id="annual_report",
-    description="Build the annual report (HTML, PDF, XLSX) for a financial year from the stored returns",
+    description="Build, audit and publish the annual report (HTML, PDF, XLSX) for a financial year from the "
+    "stored returns",
     schedule=None,
     start_date=datetime(2025, 4, 1),
     catchup=False,
@@ -52,22 +65,33 @@ from schemas.calendar import format_financial_year, latest_complete_year, parse_
 def annual_report() -> None:
     @task
     def build_report() -> dict[str, Any]:
-        """Build the annual report and return where it is and which files it wrote."""
-        from pathlib import Path
-
-        from lscb.airflow_support import annual_location, population_csv, project_database_url
-        from pipeline.annual import build_annual
+        """Build the publication into the staging folder (published only once the audit has passed)."""
+        from lscb.airflow_support import annual_location, build_publication, population_csv, project_database_url
 
         params = get_current_context()["params"]
-        year = format_financial_year(parse_financial_year(params["year"]))
-        out_dir = Path(annual_location(params)) / year
-        out_dir.mkdir(parents=True, exist_ok=True)
-        build_annual(project_database_url(), year, out_dir, population_csv=population_csv(params))
-        files = sorted(str(path.relative_to(out_dir)) for path in out_dir.rglob("*") if path.is_file())
-        print(f"annual report {year}: {len(files)} file(s) in {out_dir}")
-        return {"year": year, "out_dir": str(out_dir), "files": files}
+        written = build_publication(
+            _year(), annual_location(params), database_url=project_database_url(), population_csv=population_csv(params)
+        )
+        print(f"annual report {_year()}: {len(written['files'])} file(s) staged in {written['staging']}")
+        return written
 
-    build_report()
+    @task
+    def audit_publication(built: dict[str, Any]) -> dict[str, Any]:
+        """The national data-quality gate over the year's stored records and the staged publication;
+        Data Docs beside it. Fails, and is not retried, when the gate fails: nothing is published."""
+        from lscb.airflow_support import annual_location, audit_staged, project_database_url
+
+        params = get_current_context()["params"]
+        return audit_staged(_year(), annual_location(params), database_url=project_database_url())
+
+    @task
+    def publish_publication(audited: dict[str, Any]) -> dict[str, Any]:
+        """Move the audited staging folder to <outputs>/<year> (runs only after a passed audit)."""
+        from lscb.airflow_support import annual_location, publish_staged
+
+        return publish_staged(_year(), annual_location(get_current_context()["params"]))
+
+    publish_publication(audit_publication(build_report()))
 
 
 annual_report_dag = annual_report()

@@ -1,11 +1,18 @@
-"""quarterly_return: the national quarter, from the returns inbox to the compiled outputs.
+"""quarterly_return: the national quarter, from the returns inbox to the published outputs.
 
-discover_returns -> process_return (one mapped task per file) -> compile_national -> summarise
+discover_returns -> process_return (one mapped task per file) -> compile_national -> audit_outputs
+-> publish_outputs -> summarise
 
-Wiring only: the work is done by the use cases `pipeline.inbox` and `pipeline.compile`, which
-the CLI and the tests call too. Nothing heavy is imported at parse time (GX, pandas,
-SQLAlchemy and openpyxl are imported inside the tasks). Task results are small and hold no
-personal data: file names, council codes, checksums, statuses, versions and counts.
+Write, audit, publish: the compile writes into a staging folder (`<outputs>/.staging/<period>`),
+the national data-quality gate (Great Expectations over the period's stored child records and the
+compiled tables) audits it and writes its Data Docs beside it (`data_docs/`), and only when the
+gate passed is the folder moved to `<outputs>/<period>`. A failed gate fails `audit_outputs`
+(not retried), naming what failed and where the Data Docs are: nothing is published.
+
+Wiring only: the work is done by the use cases `pipeline.inbox`, `pipeline.compile` and
+`pipeline.quality`, which the CLI and the tests call too. Nothing heavy is imported at parse time
+(GX, pandas, SQLAlchemy and openpyxl are imported inside the tasks). Task results are small and
+hold no personal data: file names, council codes, checksums, statuses, versions, paths and counts.
 
 Every task is idempotent, keyed on council, period and checksum: storing the same file twice is a
 "duplicate", and a file already moved to the archive or quarantine is found there, so retries and
@@ -42,7 +49,8 @@ def _period() -> str:
 
 @dag(
     dag_id="quarterly_return",
-    description="Validate and store every council's quarterly return in the inbox, then compile the national outputs",
+    description="Validate and store every council's quarterly return in the inbox, then compile, audit "
+    "and publish the national outputs",
     schedule=None,
     start_date=datetime(2025, 4, 1),
     catchup=False,
@@ -126,7 +134,8 @@ def quarterly_return() -> None:
 
     @task(trigger_rule=TriggerRule.ALL_DONE)
     def compile_national() -> dict[str, Any]:
-        """Compile the national outputs for the period from everything stored so far."""
+        """Compile the national outputs for the period from everything stored so far, into the
+        staging folder (published only once the audit has passed)."""
         from lscb.airflow_support import compile_outputs, population_csv, project_database_url
 
         period = _period()
@@ -137,13 +146,28 @@ def quarterly_return() -> None:
             database_url=project_database_url(),
             population_csv=population_csv(params),
         )
-        print(f"compiled {period}: {len(written['files'])} file(s) in {written['out_dir']}")
+        print(f"compiled {period}: {len(written['files'])} file(s) staged in {written['staging']}")
         return written
 
     @task
-    def summarise(compiled: dict[str, Any]) -> dict[str, Any]:
+    def audit_outputs(compiled: dict[str, Any]) -> dict[str, Any]:
+        """The national data-quality gate over the stored records and the staged tables; Data Docs
+        beside them. Fails, and is not retried, when the gate fails: nothing is published."""
+        from lscb.airflow_support import audit_staged, project_database_url
+
+        return audit_staged(_period(), location("outputs", _params()), database_url=project_database_url())
+
+    @task
+    def publish_outputs(audited: dict[str, Any]) -> dict[str, Any]:
+        """Move the audited staging folder to <outputs>/<period> (runs only after a passed audit)."""
+        from lscb.airflow_support import publish_staged
+
+        return publish_staged(_period(), location("outputs", _params()))
+
+    @task
+    def summarise(published: dict[str, Any]) -> dict[str, Any]:
         """Counts for the run log: files found, stored by status, refused, and where outputs are.
-        Runs only when the compile succeeded, so a failed compile fails the DAG run."""
+        Runs only when the outputs were published, so a failed compile or audit fails the DAG run."""
         from collections import Counter
 
         ti = get_current_context()["ti"]
@@ -158,7 +182,7 @@ def quarterly_return() -> None:
             "files_found": found_count,
             "by_status": dict(sorted(statuses.items())),
             "failed_or_refused": found_count - sum(statuses.values()),
-            "outputs": compiled.get("out_dir"),
+            "outputs": published.get("out_dir"),
         }
         print(f"quarterly_return summary: {summary}")
         return summary
@@ -166,7 +190,7 @@ def quarterly_return() -> None:
     processed = process_return.expand(item=discover_returns())
     compiled = compile_national()
     processed >> compiled
-    summarise(compiled)
+    summarise(publish_outputs(audit_outputs(compiled)))
 
 
 quarterly_return_dag = quarterly_return()

@@ -25,9 +25,11 @@ Import-light: DAG files import this module at parse time.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from lscb.settings import PROJECT_ROOT, ConfigurationError, PseudonymisationKey, load_settings
 
@@ -163,34 +165,183 @@ def location(kind: str, params: Mapping[str, Any] | None = None) -> Any:
     return str(Path(text.removeprefix("file://")).expanduser().resolve())
 
 
+STAGING = ".staging"  # <outputs>/.staging/<period>: written and audited there, published after
+DATA_DOCS = "data_docs"  # the gate's Data Docs, beside the outputs they describe
+SHOWN_MESSAGES = 20  # failure lines in a task result (the Data Docs have everything)
+
+
 def compile_outputs(
     period: str, outputs: Any, *, database_url: str, population_csv: Path | None = None
 ) -> dict[str, Any]:
-    """Run the national compile into `<outputs>/<period>` (a local folder, or any fsspec /
-    ObjectStoragePath location: compiled locally, then uploaded). Returns the folder and the
-    names of the files written: small, and free of personal data."""
+    """Run the national compile into the staging folder `<outputs>/.staging/<period>` (emptied
+    first), where `audit_staged` audits it and `publish_staged` publishes it to
+    `<outputs>/<period>`. `outputs` is a local folder, or any fsspec / ObjectStoragePath location
+    (compiled locally, then uploaded). Returns the folders and the names of the files written:
+    small, and free of personal data."""
     from pipeline.compile import compile_period
     from schemas.calendar import Period
 
     quarter = Period.parse(period)
+    return _stage(
+        outputs,
+        period,
+        lambda folder: compile_period(database_url, quarter, folder, population_csv=population_csv),
+    )
+
+
+def build_publication(
+    year: str, outputs: Any, *, database_url: str, population_csv: Path | None = None
+) -> dict[str, Any]:
+    """Build the annual publication into `<outputs>/.staging/<year>` (as `compile_outputs`)."""
+    from pipeline.annual import build_annual
+
+    return _stage(outputs, year, lambda folder: build_annual(database_url, year, folder, population_csv=population_csv))
+
+
+def audit_staged(scope: str, outputs: Any, *, database_url: str) -> dict[str, Any]:
+    """Run the national data-quality gate (`pipeline.quality`) over what is staged for `scope`
+    (a period such as 2025-Q1, or a financial year such as 2025-26), with the Data Docs written
+    to `<staging>/data_docs/`. Returns the audit's small result; raises AirflowFailException
+    (not retried: the same outputs fail again) naming what failed and where the Data Docs are,
+    so that nothing is published."""
+    from pipeline.quality import audit_annual, audit_quarter
+
+    staging = _child(_child(outputs, STAGING), scope)
+    if not _exists(staging):
+        _fail(f"nothing is staged for {scope} at {_text(staging)}: the compile must run first")
+
+    def audit(folder: Path) -> Any:
+        docs = folder / DATA_DOCS
+        shutil.rmtree(docs, ignore_errors=True)  # this audit's Data Docs only
+        if _is_period(scope):
+            return audit_quarter(database_url, scope, folder, docs)
+        return audit_annual(database_url, scope, folder, docs)
+
+    result = _on_local_copy(staging, audit, upload=DATA_DOCS)
+    docs = f"{_text(_child(staging, DATA_DOCS))}/index.html"
+    summary = {
+        **result.to_json(),
+        "docs": docs,
+        "published_docs": f"{_text(_child(_child(outputs, scope), DATA_DOCS))}/index.html",
+        "messages": result.messages[:SHOWN_MESSAGES],
+        "more_messages": max(len(result.messages) - SHOWN_MESSAGES, 0),
+    }
+    print(result.headline().replace(result.docs, docs))
+    for line in result.messages:
+        print(f"  {line}")
+    if not result.success:
+        shown = "; ".join(result.messages[:3]) + (
+            f"; and {len(result.messages) - 3} more" if len(result.messages) > 3 else ""
+        )
+        _fail(f"the data-quality gate failed for {scope}, so it is not published: {shown}. Data Docs: {docs}")
+    return summary
+
+
+def publish_staged(scope: str, outputs: Any) -> dict[str, Any]:
+    """Move `<outputs>/.staging/<scope>` to `<outputs>/<scope>`, replacing what was published
+    before. On a local filesystem by rename (the staging folder is inside `outputs`, so on the
+    same filesystem): readers see the previous outputs or the new ones, complete, never a folder
+    half written (for an instant between the two renames, neither). On object storage, a copy
+    and then the staging copy removed. A rerun after the move finds it done."""
+    staging = _child(_child(outputs, STAGING), scope)
+    target = _child(outputs, scope)
+    if not _exists(staging):
+        if _exists(target):
+            return {"out_dir": _text(target), "files": _files(target), "already_published": True}
+        _fail(f"nothing is staged for {scope} at {_text(staging)}: the compile must run first")
     fs = getattr(outputs, "fs", None)
     if fs is None:
-        out_dir = Path(str(outputs)) / period
-        out_dir.mkdir(parents=True, exist_ok=True)
-        compile_period(database_url, quarter, out_dir, population_csv=population_csv)
-        files = sorted(str(path.relative_to(out_dir)) for path in out_dir.rglob("*") if path.is_file())
-        return {"out_dir": str(out_dir), "files": files}
-    import tempfile
+        staged, published = Path(str(staging)), Path(str(target))
+        replaced = staged.with_name(f"{scope}.replaced")
+        shutil.rmtree(replaced, ignore_errors=True)
+        if published.exists():
+            os.rename(published, replaced)
+        os.rename(staged, published)
+        shutil.rmtree(replaced, ignore_errors=True)
+    else:
+        if fs.exists(target.path):
+            fs.rm(target.path, recursive=True)
+        fs.copy(staging.path, target.path, recursive=True)
+        fs.rm(staging.path, recursive=True)
+    files = _files(target)
+    print(f"published {scope}: {len(files)} file(s) in {_text(target)}")
+    return {"out_dir": _text(target), "files": files, "already_published": False}
 
-    target = outputs / period
-    with tempfile.TemporaryDirectory(prefix="lscb-compile-") as folder:
-        compile_period(database_url, quarter, Path(folder), population_csv=population_csv)
-        files = sorted(str(path.relative_to(folder)) for path in Path(folder).rglob("*") if path.is_file())
-        for name in files:
-            destination = target / name
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            destination.write_bytes((Path(folder) / name).read_bytes())
-    return {"out_dir": str(target), "files": files}
+
+def _stage(outputs: Any, scope: str, build: Callable[[Path], object]) -> dict[str, Any]:
+    staging = _child(_child(outputs, STAGING), scope)
+    fs = getattr(outputs, "fs", None)
+    if fs is None:
+        folder = Path(str(staging))
+        shutil.rmtree(folder, ignore_errors=True)  # a rerun stages afresh
+        folder.mkdir(parents=True)
+        build(folder)
+    else:
+        if fs.exists(staging.path):
+            fs.rm(staging.path, recursive=True)
+        with tempfile.TemporaryDirectory(prefix="lscb-stage-") as local:
+            build(Path(local))
+            fs.put(f"{local}/", staging.path, recursive=True)
+    return {"staging": _text(staging), "out_dir": _text(_child(outputs, scope)), "files": _files(staging)}
+
+
+def _on_local_copy(location: Any, work: Callable[[Path], Any], *, upload: str) -> Any:
+    """`work(folder)` on `location` itself when local; else on a local copy, after which the
+    copy's `upload` subfolder is uploaded back."""
+    fs = getattr(location, "fs", None)
+    if fs is None:
+        return work(Path(str(location)))
+    with tempfile.TemporaryDirectory(prefix="lscb-audit-") as local:
+        folder = Path(local) / "staged"
+        fs.get(f"{location.path}/", f"{folder}/", recursive=True)
+        result = work(folder)
+        remote = f"{location.path}/{upload}"
+        if fs.exists(remote):
+            fs.rm(remote, recursive=True)
+        fs.put(f"{folder / upload}/", remote, recursive=True)
+        return result
+
+
+def _is_period(scope: str) -> bool:
+    from schemas.calendar import Period
+
+    try:
+        Period.parse(scope)
+    except ValueError:
+        return False
+    return True
+
+
+def _child(location: Any, name: str) -> Any:
+    return location / name if getattr(location, "fs", None) is not None else Path(str(location)) / name
+
+
+def _exists(location: Any) -> bool:
+    fs = getattr(location, "fs", None)
+    return bool(fs.exists(location.path)) if fs is not None else Path(str(location)).is_dir()
+
+
+def _text(location: Any) -> str:
+    return str(location)
+
+
+def _files(location: Any) -> list[str]:
+    """Names of the files under a folder, relative to it, the Data Docs site as one entry."""
+    fs = getattr(location, "fs", None)
+    if fs is None:
+        root = Path(str(location))
+        names = [str(path.relative_to(root)) for path in root.rglob("*") if path.is_file()]
+    else:
+        root_text = location.path.rstrip("/")
+        names = [name[len(root_text) + 1 :] for name in fs.find(root_text)]
+    docs = f"{DATA_DOCS}/"
+    return sorted({f"{DATA_DOCS}/index.html" if name.startswith(docs) else name for name in names})
+
+
+def _fail(message: str) -> NoReturn:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    raise AirflowFailException(message)
 
 
 # ------------------------------------------------------------------ running a DAG locally

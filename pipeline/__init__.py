@@ -7,5 +7,7 @@ tasks, the portal and the tests.
 - `inbox.discover` / `inbox.process_inbox_file`: the returns inbox;
 - `compile.compile_period`: the national compile of a period;
 - `annual.build_annual`: the annual publication;
+- `quality.audit_quarter` / `quality.audit_annual`: the national data-quality gate (GX) over a
+  compiled quarter or a publication, before it is published;
 - `tracker.period_tracker`: the submission tracker of a period (the portal's and the compile's).
 """

@@ -2,7 +2,9 @@
 
 The HTML must pass axe-core (no serious or critical violations) in headless Chromium; a
 screenshot of the HTML and PNGs of the PDF's first pages are kept under var/screenshots/ for a
-person to look at. Published CSVs must hold no count of 1 to 5.
+person to look at. Published CSVs must hold no count of 1 to 5. The national data-quality gate
+passes on the publication, and fails on a published count of 3 or a total that disagrees with its
+council rows.
 """
 
 from __future__ import annotations
@@ -33,13 +35,13 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="module")
-def annual(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    from pipeline.annual import build_annual
+def store_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Two quarters of the year stored for every council but a few."""
     from pipeline.receive import store_validated
     from store.migrate import upgrade
     from tests.support.synthetic import synthetic_result
 
-    root = tmp_path_factory.mktemp("annual")
+    root = tmp_path_factory.mktemp("annual-store")
     url = f"sqlite:///{root / 'lscb.sqlite'}"
     upgrade(url)
     register = load_register()
@@ -57,8 +59,16 @@ def annual(tmp_path_factory: pytest.TempPathFactory) -> Any:
                 engine_or_url=url,
                 secret=b"e2e-key",
             )
+    return url
+
+
+@pytest.fixture(scope="module")
+def annual(store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    from pipeline.annual import build_annual
+
     population = PROJECT_ROOT / "data" / "population" / "SYNTHETIC_population_0_17.csv"
-    return build_annual(url, YEAR, root / "out", population_csv=population, today=date(2026, 11, 1))
+    out = tmp_path_factory.mktemp("annual-out")
+    return build_annual(store_url, YEAR, out, population_csv=population, today=date(2026, 11, 1))
 
 
 def test_published_csvs_hold_no_small_counts(annual: Any) -> None:
@@ -107,6 +117,76 @@ def test_html_structure(annual: Any) -> None:
     levels = [int(level) for level in re.findall(r"<h([1-6])[\s>]", html)]
     assert levels[0] == 1
     assert all(b - a <= 1 for a, b in zip(levels, levels[1:], strict=False))
+
+
+def test_the_gate_passes_on_the_publication(annual: Any, store_url: str, tmp_path: Path) -> None:
+    from pipeline.quality import audit_annual
+
+    result = audit_annual(store_url, YEAR, Path(annual.out_dir), tmp_path / "docs")
+    assert result.success, result.messages
+    assert {"returns.csv", "league_table.csv", "children.csv", "children.csv totals", "cross_council.csv",
+            "cross_council.csv totals"} <= set(result.suites)  # fmt: skip
+    assert [name for name in result.suites if name.startswith("child_records")] == [
+        f"child_records_{p.code}" for p in financial_year_periods(YEAR)
+    ]
+    assert (tmp_path / "docs" / "index.html").is_file()
+
+
+def test_lscb_audit_of_the_publication(
+    annual: Any, store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from lscb.cli import main
+
+    docs = tmp_path / "docs"
+    args = ["quality", "--year", YEAR, "--dir", annual.out_dir, "--docs", str(docs), "--database-url", store_url]
+    assert main([*args, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["success"] and result["scope"] == YEAR and result["docs"] == str(docs / "index.html")
+    assert all(suite["failed"] == 0 for suite in result["suites"].values())
+
+
+def _rewrite(path: Path, change: Any) -> None:
+    with open(path, encoding="utf-8", newline="") as stream:
+        rows = list(csv.DictReader(stream))
+    change(rows)
+    with open(path, "w", encoding="utf-8", newline="") as stream:
+        writer = csv.DictWriter(stream, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def test_the_gate_fails_on_a_published_small_count_or_an_inconsistent_total(
+    annual: Any, store_url: str, tmp_path: Path
+) -> None:
+    import shutil
+
+    from pipeline.quality import audit_annual
+
+    folder = tmp_path / "publication"
+    shutil.copytree(annual.out_dir, folder)
+    shown: dict[str, str] = {}
+
+    def small_count(rows: list[dict[str, str]]) -> None:
+        row = next(r for r in rows if r["geographic_level"] == "Local authority" and r["x1"].isdigit())
+        row["x1"], shown["council"] = "3", row["new_la_code"]
+
+    def total_off(rows: list[dict[str, str]]) -> None:
+        england = next(r for r in rows if r["geographic_level"] == "National")
+        england["children_newly_identified"] = str(int(england["children_newly_identified"]) + 100)
+        shown["england"] = england["children_newly_identified"]
+
+    _rewrite(folder / "cross_council.csv", small_count)
+    _rewrite(folder / "children.csv", total_off)
+    result = audit_annual(store_url, YEAR, folder, tmp_path / "docs")
+    assert not result.success
+    assert any(m.startswith("cross_council.csv: x1 shows no count of 1 to 5 (they are c): 1 of ")
+               and f"({shown['council']})" in m for m in result.messages)  # fmt: skip
+    assert any(m.startswith("children.csv totals: a total is at most what the cells it adds up give")
+               and f"E92000001 children_newly_identified: {shown['england']} published" in m
+               for m in result.messages)  # fmt: skip
+    assert result.failures["cross_council.csv"] == {"x1 no small counts": 1}
 
 
 @pytest.mark.browser

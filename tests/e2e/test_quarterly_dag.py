@@ -4,8 +4,10 @@ Synthetic returns for every council the register expects in 2025-Q1 (30 children
 return that has errors and three hostile files (a zip bomb, a workbook with a formula, a PNG
 renamed .xlsx) in place of four councils' returns, and one file named after no council. Then:
 every good file stored once, the return with errors stored as rejected, every refused file
-quarantined with a reason file, the inbox empty, the outputs written; and a rerun with the same
-files delivered again changes nothing.
+quarantined with a reason file, the inbox empty, the outputs audited by the data-quality gate and
+published with its Data Docs; a rerun with the same files delivered again changes nothing; and a
+run whose compiled tracker loses a council's row between the compile and the audit fails the
+audit, so nothing of it is published.
 
 Airflow runs in a subprocess with its own AIRFLOW_HOME (and SQLite metadata) under tmp_path; the
 project database is a SQLite file there too.
@@ -102,6 +104,8 @@ def test_a_national_quarter_through_the_dag_and_a_rerun_that_changes_nothing(tmp
     assert first["state"] == "success"
     assert first["tasks"]["process_return"] == {"success": len(expected) - 3, "failed": 4}
     assert first["tasks"]["compile_national"] == {"success": 1}
+    assert first["tasks"]["audit_outputs"] == {"success": 1}
+    assert first["tasks"]["publish_outputs"] == {"success": 1}
     assert first["tasks"]["summarise"] == {"success": 1}
     assert sorted(label.split("[", 1)[1].rstrip("]") for label in first["failed"]) == sorted(files["refused"])
 
@@ -122,8 +126,10 @@ def test_a_national_quarter_through_the_dag_and_a_rerun_that_changes_nothing(tmp
         assert (quarantine / name).is_file(), name
         reason = (quarantine / f"{name}.reason.txt").read_text().splitlines()[0]
         assert reason and "Traceback" not in reason, name
-    outputs = sorted(p.name for p in (data / "outputs" / PERIOD).iterdir())
-    assert outputs, "the compile wrote nothing"
+    published = data / "outputs" / PERIOD
+    assert (published / "tracker.csv").is_file() and (published / "league_table.csv").is_file()
+    assert (published / "data_docs" / "index.html").is_file(), "the gate's Data Docs were not published"
+    assert not (data / "outputs" / ".staging" / PERIOD).exists(), "the staging folder was left behind"
 
     # The task log never shows a raw identifier: no UPN-shaped or NHS-number-shaped value.
     import re
@@ -146,3 +152,23 @@ def test_a_national_quarter_through_the_dag_and_a_rerun_that_changes_nothing(tmp
     assert third["state"] == "success"
     assert "process_return" not in third["tasks"] or set(third["tasks"]["process_return"]) <= {"skipped"}
     assert _submissions(tmp_path) == stored
+
+    # A tracker row lost between the compile and the audit: the audit fails, nothing is published.
+    before = {p.name: p.read_bytes() for p in published.iterdir() if p.is_file()}
+    completed = _run(
+        [sys.executable, "-m", "tests.support.tampered_quarter", PERIOD], env, tmp_path / "run-tampered.log"
+    )
+    tampered = json.loads(completed.stdout[completed.stdout.rfind("\n{") :])
+    assert completed.returncode == 1 and tampered["state"] == "failed", tampered
+    assert tampered["tasks"]["compile_national"] == {"success": 1}
+    assert tampered["tasks"]["audit_outputs"] == {"failed": 1}, tampered
+    assert "success" not in tampered["tasks"].get("publish_outputs", {}), "publication went on"
+    assert "success" not in tampered["tasks"].get("summarise", {})
+    assert {p.name: p.read_bytes() for p in published.iterdir() if p.is_file()} == before
+    staged = data / "outputs" / ".staging" / PERIOD
+    assert (staged / "data_docs" / "index.html").is_file(), "the failed audit's Data Docs are not in staging"
+    audit_log = "\n".join(p.read_text(errors="replace") for p in (tmp_path / "airflow").rglob("*.log"))
+    audit_log += completed.stdout + completed.stderr
+    missing = f"tracker.csv: {len(expected) - 1} rows, the register expects {len(expected)} for {PERIOD} "
+    assert f"{missing}({min(expected)} missing)" in audit_log, audit_log[-3000:]
+    assert str(staged / "data_docs" / "index.html") in audit_log

@@ -1,7 +1,9 @@
 """Synthetic returns for every council over two periods, stored through `submit_file`, compiled.
 
 The cross-council findings must equal synth's ground truth exactly, and the tracker must show
-exactly the councils synth left out (not received) or made late.
+exactly the councils synth left out (not received) or made late. The national data-quality gate
+passes on the compiled quarter (and its Data Docs show no child's id or key), and fails, naming
+each, on a deleted tracker row, a rank of 0 and a stored record closed before it was identified.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ def compiled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "statuses": statuses,
         "periods": periods,
         "url": url,
+        "root": root,
     }
 
 
@@ -156,3 +159,117 @@ def test_compile_and_annual_on_an_empty_database(migrated_url: str, tmp_path: Pa
     assert outcome.findings == {rule: 0 for rule in outcome.findings}
     annual = build_annual(migrated_url, "2025-26", tmp_path / "annual", today=TODAY)
     assert annual.received_returns == 0 and annual.expected_returns > 0
+
+
+# ---- the national data-quality gate -----------------------------------------------------------------
+
+
+def test_the_gate_passes_on_the_compiled_quarter_and_its_data_docs_show_no_child(
+    compiled: dict[str, Any], tmp_path: Path
+) -> None:
+    from sqlalchemy import select
+
+    from pipeline.quality import audit_quarter
+    from store.engine import get_engine
+    from store.models import child_records
+
+    period = compiled["periods"][0]
+    result = audit_quarter(compiled["url"], period, Path(compiled["outcomes"][period.code].out_dir), tmp_path / "docs")
+    assert result.success, result.messages
+    assert set(result.suites) == {"child_records", "tracker.csv", "league_table.csv"}
+    assert all(suite["expectations"] > 0 and suite["failed"] == 0 for suite in result.suites.values())
+    index = Path(result.docs)
+    assert index == tmp_path / "docs" / "index.html" and index.is_file()
+
+    columns = [child_records.c.local_child_id, child_records.c.upn_key, child_records.c.nhs_key,
+               child_records.c.moved_from_child_id]  # fmt: skip
+    with get_engine(compiled["url"]).connect() as connection:
+        stored = {str(v) for row in connection.execute(select(*columns)) for v in row if v}
+    assert len(stored) > 1000
+    written = "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in index.parent.rglob("*") if p.is_file())
+    assert "child_records" in written  # the stored records' suite is there, with its counts ...
+    assert not [value for value in stored if value in written]  # ... and no child's id or key
+
+
+def test_the_gate_fails_on_tampered_tables_and_records_and_names_each(
+    compiled: dict[str, Any], tmp_path: Path
+) -> None:
+    import shutil
+
+    from sqlalchemy import insert, select
+
+    from pipeline.quality import audit_quarter
+    from store.engine import dispose_engines, get_engine
+    from store.models import Submission, child_records
+
+    period = compiled["periods"][0]
+    folder = tmp_path / "outputs"
+    shutil.copytree(compiled["outcomes"][period.code].out_dir, folder)
+    tracker = (folder / "tracker.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    removed = tracker.pop(5)
+    (folder / "tracker.csv").write_text("".join(tracker), encoding="utf-8")
+    league = list(csv.DictReader((folder / "league_table.csv").open(encoding="utf-8", newline="")))
+    ranked = next(row for row in league if row["strategy_maturity_rank"] not in ("x", ""))
+    ranked["strategy_maturity_rank"] = "0"
+    with (folder / "league_table.csv").open("w", encoding="utf-8", newline="") as stream:
+        writer = csv.DictWriter(stream, fieldnames=list(league[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(league)
+
+    # a record written straight to the database, closed before it was identified
+    database = tmp_path / "lscb.sqlite"
+    shutil.copy(compiled["root"] / "lscb.sqlite", database)
+    url = f"sqlite:///{database}"
+    with get_engine(url).begin() as connection:
+        first = connection.execute(
+            select(child_records).join(Submission, Submission.id == child_records.c.submission_id)
+            .where(child_records.c.period == period.code, Submission.status == "accepted").limit(1)
+        ).mappings().one()  # fmt: skip
+        row = {k: v for k, v in first.items() if k != "id"}
+        row.update(local_child_id="TAMPERED-1", identified_on=period.end, closed_on=period.start,
+                   closure_reason="RISK_REDUCED", moved_to_council=None)  # fmt: skip
+        connection.execute(insert(child_records), [row])
+    try:
+        result = audit_quarter(url, period, folder, tmp_path / "docs")
+    finally:
+        dispose_engines()
+    assert not result.success
+    code = removed.split(",")[7]
+    expected = len(load_register().expected(period))
+    assert f"tracker.csv: {expected - 1} rows, the register expects {expected} for {period.code} ({code} missing)" \
+        in result.messages  # fmt: skip
+    assert any(m.startswith("league_table.csv: strategy_maturity_rank is within 1..") and ranked["new_la_code"] in m
+               for m in result.messages)  # fmt: skip
+    assert any(m.startswith("child_records: CHD-15 Children.closed_on is at least identified_on: 1 of ")
+               and f"({first['council_code']}: 1)" in m for m in result.messages)  # fmt: skip
+    assert result.failures["child_records"] == {"CHD-15 closed_on": 1}
+    assert result.failures["tracker.csv"]["rows"] == 1
+    assert result.failures["league_table.csv"]["strategy_maturity_rank range"] == 1
+    assert "TAMPERED-1" not in json.dumps(result.to_json())
+    assert Path(result.docs).is_file()  # the failed audit's Data Docs are written too
+
+
+def test_lscb_audit_exits_0_on_the_compiled_quarter_and_1_on_a_tampered_one(
+    compiled: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    from lscb.cli import main
+
+    period = compiled["periods"][0].code
+    monkeypatch.setenv("LSCB_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("LSCB_OUTPUTS", str(compiled["root"]))  # the compile wrote <root>/<period>
+    monkeypatch.setenv("LSCB_DATABASE_URL", compiled["url"])
+    assert main(["quality", "--period", period, "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["success"] and result["scope"] == period
+    assert result["docs"] == str(compiled["root"] / period / "data_docs" / "index.html")
+
+    folder = tmp_path / "tampered"
+    shutil.copytree(compiled["root"] / period, folder, ignore=shutil.ignore_patterns("data_docs"))
+    (folder / "league_table.csv").unlink()
+    assert main(["quality", "--period", period, "--dir", str(folder)]) == 1
+    out = capsys.readouterr().out
+    assert "the data-quality gate FAILED" in out and f"league_table.csv: not written (expected in {folder})" in out
+    assert (folder / "data_docs" / "index.html").is_file()
+    assert main(["quality", "--period", period, "--dir", str(tmp_path / "nowhere")]) == 2

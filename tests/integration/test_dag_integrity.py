@@ -22,7 +22,7 @@ EXPECTED_DAGS = {"quarterly_return", "annual_report"}
 # Modules a DAG file must not import at parse time (the scheduler parses DAG files every 30 s).
 HEAVY = ("great_expectations", "pandas", "sqlalchemy", "openpyxl", "python_calamine", "weasyprint", "numpy")
 # Project modules a DAG file may import at parse time: configuration and the calendar only.
-LIGHT_PROJECT = ("lscb", "lscb.settings", "lscb.airflow_support", "schemas", "schemas.calendar")
+LIGHT_PROJECT = ("lscb", "lscb.errors", "lscb.settings", "lscb.airflow_support", "schemas", "schemas.calendar")
 PROJECT_PACKAGES = ("lscb", "schemas", "transforms", "reports", "portal")
 
 
@@ -67,6 +67,7 @@ for dag_id, dag in bag.dags.items():
                 "retry_delay": task.retry_delay.total_seconds(),
                 "trigger_rule": getattr(task.trigger_rule, "value", str(task.trigger_rule)),
                 "mapped": type(task).__name__.startswith("Mapped") or getattr(task, "is_mapped", False),
+                "upstream": sorted(task.upstream_task_ids),
             }}
             for task in dag.tasks
         }},
@@ -100,12 +101,27 @@ def test_every_dag_has_tags_owner_docs_and_retries(dagbag: dict) -> None:
 
 def test_quarterly_return_shape(dagbag: dict) -> None:
     dag = dagbag["dags"]["quarterly_return"]
-    assert set(dag["tasks"]) == {"discover_returns", "process_return", "compile_national", "summarise"}
+    assert set(dag["tasks"]) == {
+        "discover_returns", "process_return", "compile_national", "audit_outputs", "publish_outputs", "summarise"
+    }  # fmt: skip
     assert dag["tasks"]["process_return"]["mapped"], "one mapped task instance per file"
     assert dag["tasks"]["compile_national"]["trigger_rule"] == "all_done"
-    assert dag["tasks"]["summarise"]["trigger_rule"] == "all_success"
+    # write, audit, publish: each step runs only when the one before succeeded
+    assert dag["tasks"]["audit_outputs"]["upstream"] == ["compile_national"]
+    assert dag["tasks"]["publish_outputs"]["upstream"] == ["audit_outputs"]
+    assert dag["tasks"]["summarise"]["upstream"] == ["publish_outputs"]
+    for task_id in ("audit_outputs", "publish_outputs", "summarise"):
+        assert dag["tasks"][task_id]["trigger_rule"] == "all_success", task_id
     assert {"period", "inbox", "archive", "quarantine", "outputs"} <= set(dag["params"])
-    assert "year" in dagbag["dags"]["annual_report"]["params"]
+
+
+def test_annual_report_shape(dagbag: dict) -> None:
+    dag = dagbag["dags"]["annual_report"]
+    assert set(dag["tasks"]) == {"build_report", "audit_publication", "publish_publication"}
+    assert dag["tasks"]["audit_publication"]["upstream"] == ["build_report"]
+    assert dag["tasks"]["publish_publication"]["upstream"] == ["audit_publication"]
+    assert all(task["trigger_rule"] == "all_success" for task in dag["tasks"].values())
+    assert {"year", "outputs"} <= set(dag["params"])
 
 
 _IMPORT_ONE = """

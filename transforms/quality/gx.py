@@ -4,8 +4,9 @@ One translation, two uses:
 - `gx_evaluate` runs a return's expectations through GX, with the same contract as the
   per-return evaluator (`transforms.validate.evaluate.evaluate`); the agreement test runs the
   rule case table through both and requires the same findings;
-- the national data-quality gate (`pipeline.quality`) builds GX suites over the stored child
-  records with `gx_expectation` and the stored records' column names.
+- the national data-quality gate (`transforms.quality.gate`, run by `pipeline.quality`) builds GX
+  suites over the stored child records with `gx_expectation` and the stored records' column
+  names, and `run_checkpoints` runs them as GX Checkpoints that write Data Docs.
 
 GX is imported here only, lazily; nothing on the per-return path imports this module.
 """
@@ -15,8 +16,9 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -72,11 +74,16 @@ def row_condition(clauses: Sequence[Clause], names: ColumnNames) -> str:
     return " & ".join(parts)
 
 
-def gx_expectation(e: Expectation, names: ColumnNames, meta: dict[str, Any] | None = None) -> Any:
-    """The GX expectation that checks `e` over a frame laid out as `names` says."""
+def gx_expectation(
+    e: Expectation, names: ColumnNames, meta: dict[str, Any] | None = None, *, severity: str | None = None
+) -> Any:
+    """The GX expectation that checks `e` over a frame laid out as `names` says (`severity`: GX's
+    critical, warning or info; GX's default, critical, when None)."""
     import great_expectations.expectations as gxe
 
     kwargs: dict[str, Any] = {"meta": {"rule": e.rule, "sheet": e.sheet, "field": e.field, **(meta or {})}}
+    if severity is not None:
+        kwargs["severity"] = severity
     if e.when:
         kwargs.update(row_condition=row_condition(e.when, names), condition_parser="pandas")
     if e.kind in ("at_least", "at_most"):
@@ -113,7 +120,12 @@ GX_LOCK = threading.RLock()
 
 @functools.cache
 def gx_context() -> Any:
-    """One ephemeral GX context per process, without progress bars (they write to stderr)."""
+    """One ephemeral GX context per process, for validating returns' frames."""
+    return new_gx_context()
+
+
+def new_gx_context() -> Any:
+    """A new ephemeral GX context, without progress bars (they write to stderr)."""
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
@@ -175,6 +187,84 @@ def raise_on_exception(result: Any) -> None:
     info = result.exception_info or {}
     if info.get("raised_exception"):
         raise RuntimeError(f"GX expectation failed to run: {info.get('exception_message')}")
+
+
+# ---- the national gate's Checkpoints ------------------------------------------------------------------
+
+DOCS_SITE = "lscb_gate"
+# Child-level rows: counts only, so no value of a child's record reaches a result or Data Docs.
+COUNTS_ONLY: dict[str, Any] = {"result_format": "BASIC", "partial_unexpected_count": 0}
+# Council- and area-level rows: a few unexpected values help an analyst see what is wrong.
+WITH_EXAMPLES: dict[str, Any] = {"result_format": "SUMMARY", "partial_unexpected_count": 10}
+
+
+@dataclass(frozen=True)
+class GateBatch:
+    """One batch of the national data-quality gate: a frame, the GX expectations it must meet,
+    and their parameters. `child_level`: a row is a child, so GX keeps counts only. `label`: a
+    non-identifying column (a council or area code) that names a failing row in messages."""
+
+    name: str
+    frame: pd.DataFrame
+    expectations: tuple[Any, ...]
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    child_level: bool = False
+    label: str | None = None
+
+
+def run_checkpoints(run_name: str, batches: Sequence[GateBatch], docs_dir: Path) -> list[Any]:
+    """Validate every batch through a GX Checkpoint of its own (a ValidationDefinition: the
+    batch's suite over its frame), under one run id, then build the Data Docs site into
+    `docs_dir` (`index.html`). Returns each batch's suite validation result.
+
+    One Checkpoint per batch because GX hands every ValidationDefinition of a Checkpoint the same
+    batch parameters, and an in-memory frame is a batch parameter. The site is built once at the
+    end rather than by an UpdateDataDocsAction per Checkpoint (each rebuilds the index and reloads
+    every template: ~1 s a batch). A new context per call: its stores, and so the site, hold this
+    run's results only."""
+    import great_expectations as gx
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    docs_dir.mkdir(parents=True, exist_ok=True)
+    with GX_LOCK:
+        context = new_gx_context()
+        for site in list(context.get_site_names()):
+            context.delete_data_docs_site(site)  # the default site writes to a temporary folder
+        context.add_data_docs_site(
+            site_name=DOCS_SITE,
+            site_config={
+                "class_name": "SiteBuilder",
+                "show_how_to_buttons": False,
+                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            },
+        )
+        run_id = RunIdentifier(run_name=run_name, run_time=datetime.now(UTC))
+        results = []
+        for batch in batches:
+            source = context.data_sources.add_pandas(batch.name)
+            definition = source.add_dataframe_asset(batch.name).add_batch_definition_whole_dataframe("whole")
+            # given whole: suite.add_expectation stores the whole suite again each time
+            suite = context.suites.add(gx.ExpectationSuite(name=batch.name, expectations=list(batch.expectations)))
+            validation = context.validation_definitions.add(
+                gx.ValidationDefinition(name=batch.name, data=definition, suite=suite)
+            )
+            checkpoint = context.checkpoints.add(
+                gx.Checkpoint(
+                    name=f"{run_name} {batch.name}",
+                    validation_definitions=[validation],
+                    result_format=COUNTS_ONLY if batch.child_level else WITH_EXAMPLES,
+                )
+            )
+            outcome = checkpoint.run(
+                batch_parameters={"dataframe": batch.frame.rename_axis(None)},
+                expectation_parameters=dict(batch.parameters),
+                run_id=run_id,
+            )
+            (result,) = outcome.run_results.values()
+            results.append(result)
+        context.build_data_docs(site_names=[DOCS_SITE])
+    return results
 
 
 # ---- a return's expectations through GX --------------------------------------------------------------
