@@ -12,8 +12,9 @@ settings object (`lscb.settings.Settings`, variables `LSCB_PORTAL_*`); tests bui
   `LSCB_PORTAL_LOCKOUT_MINUTES` (15) lock that account / IP out for that window.
 - `LSCB_PORTAL_VALIDATORS` (one per core): processes that check and store uploads (0: in the web
   process); `LSCB_PORTAL_WARM_UP=0`: do not build the validator when the server starts.
-- The compiled outputs analysts may download are the settings' outputs location
-  (`LSCB_OUTPUTS`, default `<data dir>/outputs`), where the compile writes them.
+- The compiled outputs analysts may download are where the compile and the annual build write
+  them: the settings' outputs and annual locations (`LSCB_OUTPUTS`, `LSCB_ANNUAL`, default
+  `<data dir>/outputs` and `<data dir>/annual`); unpublished ones (`.staging`) are never listed.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class PortalConfig:
     upload_dir: Path
     work_dir: Path
     outputs_dir: Path
+    annual_dir: Path  # the annual publications
     idle_timeout: timedelta = timedelta(minutes=30)
     absolute_timeout: timedelta = timedelta(hours=8)
     max_failures: int = 5
@@ -58,6 +60,7 @@ class PortalConfig:
             upload_dir=data / "uploads",
             work_dir=data / "portal",
             outputs_dir=Path(settings.location("outputs")),
+            annual_dir=Path(settings.location("annual")),
             idle_timeout=timedelta(minutes=settings.portal_idle_minutes),
             absolute_timeout=timedelta(hours=settings.portal_absolute_hours),
             max_failures=settings.portal_max_failures,

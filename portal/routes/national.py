@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 
+from portal.context import Portal
 from portal.dependencies import Analyst, PortalContext
 from portal.errors import NotFound
 from portal.links import redirect
@@ -24,31 +26,47 @@ def national_latest(request: Request, _analyst: Analyst) -> Response:
     return redirect(request, f"/national/{Period.latest_closed()}")
 
 
+def _roots(portal: Portal) -> list[tuple[str, Path]]:
+    """(prefix, folder): the quarterly compile's outputs, and the annual publications under
+    `annual/`, each where the settings say the compile and the annual build write them."""
+    return [("", portal.settings.outputs_dir), ("annual/", portal.settings.annual_dir)]
+
+
+def _published(root: Path, path: Path) -> bool:
+    """A file the compile or the annual build published: not in a dot folder (`.staging` holds
+    outputs no audit has passed yet) and not a link."""
+    relative = path.relative_to(root)
+    return path.is_file() and not path.is_symlink() and not any(part.startswith(".") for part in relative.parts)
+
+
 @router.get("/national/outputs", name="outputs")
 def outputs(request: Request, portal: PortalContext, _analyst: Analyst) -> Response:
-    root = portal.settings.outputs_dir
-    files = []
-    if root.is_dir():
+    files: list[dict[str, object]] = []
+    for prefix, root in _roots(portal):
+        if not root.is_dir():
+            continue
         for path in sorted(root.rglob("*")):
-            if path.is_file() and not path.is_symlink() and not path.name.startswith("."):
+            if len(files) >= MAX_OUTPUTS_LISTED:
+                break
+            if _published(root, path):
                 stat = path.stat()
                 files.append(
                     {
-                        "name": path.relative_to(root).as_posix(),
+                        "name": prefix + path.relative_to(root).as_posix(),
                         "size": stat.st_size,
                         "modified": datetime.fromtimestamp(stat.st_mtime, UTC),
                     }
                 )
-            if len(files) >= MAX_OUTPUTS_LISTED:
-                break
     return page(request, "outputs.html", title="Compiled outputs", files=files, quote=quote)
 
 
 @router.get("/national/outputs/{name:path}", name="output_file")
 def output_file(portal: PortalContext, _analyst: Analyst, name: str) -> Response:
-    root = portal.settings.outputs_dir.resolve()
-    target = (root / name).resolve()
-    if not target.is_relative_to(root) or not target.is_file() or (root / name).is_symlink():
+    prefix, root = ("annual/", portal.settings.annual_dir) if name.startswith("annual/") else _roots(portal)[0]
+    root = root.resolve()
+    relative = name.removeprefix(prefix)
+    target = (root / relative).resolve()
+    if not target.is_relative_to(root) or (root / relative).is_symlink() or not _published(root, target):
         raise NotFound()
     response = FileResponse(target, filename=target.name, content_disposition_type="attachment")
     response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"

@@ -257,6 +257,22 @@ def test_analyst_outputs_are_served_read_only_from_the_outputs_location(rig: Rig
     assert analyst.post(f"/national/outputs/{PERIOD}/league_tables.csv").status_code == 405
 
 
+def test_the_outputs_page_lists_what_was_published_quarterly_and_annually_never_the_staging(rig: Rig) -> None:
+    staging = rig.settings.outputs_dir / ".staging" / PERIOD
+    staging.mkdir(parents=True)
+    (staging / "tracker.csv").write_text("unaudited\n", encoding="utf-8")
+    annual = rig.settings.annual_dir / "2025-26"
+    annual.mkdir(parents=True)
+    (annual / "lscb-annual-2025-26.html").write_text("<!doctype html><title>report</title>", encoding="utf-8")
+    analyst = council_client(rig, "analyst")
+    listing = analyst.get("/national/outputs").text
+    assert "annual/2025-26/lscb-annual-2025-26.html" in listing and ".staging" not in listing
+    assert analyst.get("/national/outputs/annual/2025-26/lscb-annual-2025-26.html").status_code == 200
+    assert analyst.get(f"/national/outputs/.staging/{PERIOD}/tracker.csv").status_code == 404
+    assert analyst.get("/national/outputs/annual/../outputs/x").status_code == 404
+    assert council_client(rig).get("/national/outputs/annual/2025-26/lscb-annual-2025-26.html").status_code == 404
+
+
 def test_validator_processes_store_uploads_and_survive_a_killed_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

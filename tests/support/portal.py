@@ -61,6 +61,7 @@ def build_rig(
         "upload_dir": data_dir / "uploads",
         "work_dir": data_dir / "portal",
         "outputs_dir": data_dir / "outputs",
+        "annual_dir": data_dir / "annual",
         "warm_up_validation": False,  # tests validate when they need to
     }
     defaults.update(settings)
