@@ -1,6 +1,10 @@
 """annual_report: the annual publication for a financial year (HTML, PDF, XLSX, CSVs).
 
-build_report -> audit_publication -> publish_publication
+choose_year -> build_report -> audit_publication -> publish_publication
+
+Scheduled on the quarterly DAG's final compiles (the `lscb-quarterly-final-compile` asset): the
+final compile of a fourth quarter builds that financial year's publication; any other quarter's
+skips the run. A manual run may name a year (default: the latest complete one).
 
 Write, audit, publish: `pipeline.annual.build_annual` builds the publication into a staging folder
 (`<outputs>/.staging/<year>`), the national data-quality gate (Great Expectations over the year's
@@ -19,33 +23,39 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from airflow.sdk import Param, dag, get_current_context, task
+from airflow.sdk import Asset, Param, dag, get_current_context, task
 
-from schemas.calendar import format_financial_year, latest_complete_year, parse_financial_year
+from lscb.airflow_support import notify_failure
+
+# Plain names, not URIs: a URI makes Airflow load its providers' URI handlers at parse time
+FINAL_COMPILE = Asset("lscb-quarterly-final-compile")  # announced by quarterly_return
 
 
 def _year() -> str:
-    return format_financial_year(parse_financial_year(get_current_context()["params"]["year"]))
+    """The year `choose_year` decided for this run."""
+    return str(get_current_context()["ti"].xcom_pull(task_ids="choose_year")["year"])
 
 
 @dag(
     dag_id="annual_report",
     description="Build, audit and publish the annual report (HTML, PDF, XLSX) for a financial year from the "
     "stored returns",
-    schedule=None,
+    schedule=[FINAL_COMPILE],
     start_date=datetime(2025, 4, 1),
     catchup=False,
     max_active_runs=1,
     default_args={"owner": "lscb-data-team", "retries": 2, "retry_delay": timedelta(seconds=10)},
+    on_failure_callback=notify_failure,
     tags=["lscb", "annual", "publication"],
     doc_md=__doc__,
     params={
         "year": Param(
-            latest_complete_year(),
-            type="string",
+            None,
+            type=["null", "string"],
             pattern=r"^\d{4}-\d{2}$",
             title="Financial year",
-            description="YYYY-YY (default: the latest complete financial year)",
+            description="YYYY-YY (default: the year of the fourth quarter whose final compile triggered the run, "
+            "else the latest complete financial year)",
         ),
         "outputs": Param(
             None,
@@ -64,7 +74,29 @@ def _year() -> str:
 )
 def annual_report() -> None:
     @task
-    def build_report() -> dict[str, Any]:
+    def choose_year() -> dict[str, Any]:
+        """The year to publish: the param; else, for a run triggered by a final compile, that
+        quarter's year when it was a fourth quarter (any other quarter skips the run); else the
+        latest complete year."""
+        from schemas.calendar import Period, format_financial_year, latest_complete_year, parse_financial_year
+
+        context = get_current_context()
+        given = context["params"].get("year")
+        if given:
+            return {"year": format_financial_year(parse_financial_year(given))}
+        events = context.get("triggering_asset_events") or {}
+        announced = [e.extra.get("period") for e in events.get(FINAL_COMPILE, []) if (e.extra or {}).get("period")]
+        if not announced:
+            return {"year": latest_complete_year()}
+        period = Period.parse(max(announced))
+        if period.quarter != 4:
+            from airflow.sdk.exceptions import AirflowSkipException
+
+            raise AirflowSkipException(f"{period}: the year is published after its fourth quarter's final compile")
+        return {"year": period.financial_year}
+
+    @task
+    def build_report(chosen: dict[str, Any]) -> dict[str, Any]:
         """Build the publication into the staging folder (published only once the audit has passed)."""
         from lscb.airflow_support import annual_location, build_publication, population_csv, project_database_url
 
@@ -91,7 +123,7 @@ def annual_report() -> None:
 
         return publish_staged(_year(), annual_location(get_current_context()["params"]))
 
-    publish_publication(audit_publication(build_report()))
+    publish_publication(audit_publication(build_report(choose_year())))
 
 
 annual_report_dag = annual_report()

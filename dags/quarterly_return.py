@@ -1,7 +1,16 @@
 """quarterly_return: the national quarter, from the returns inbox to the published outputs.
 
 discover_returns -> process_return (one mapped task per file) -> compile_national -> audit_outputs
--> publish_outputs -> summarise
+-> publish_outputs -> announce_final, summarise; and chase_councils after process_return
+
+On the calendar (`schemas.calendar`): every day at 06:00 London, and within minutes of a portal
+upload (the `lscb-portal-uploads` asset), for the period the day collects (the latest closed
+quarter; a manual run may name another). Each run processes the inbox (every file's council hears
+what became of it), sends the day's reminders (14 and 3 days before the deadline and the day
+after it, to councils without an accepted return), and compiles the provisional outputs. The run
+on the day after the deadline is the final compile: it announces the `lscb://quarterly/final-
+compile` asset, on which the annual DAG is scheduled. A failed run tells the national team; so
+does a run that has not finished hours after it started (a deadline alert).
 
 Write, audit, publish: the compile writes into a staging folder (`<outputs>/.staging/<period>`),
 the national data-quality gate (Great Expectations over the period's stored child records and the
@@ -26,10 +35,26 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from airflow.sdk import Param, TriggerRule, dag, get_current_context, task
+from airflow.sdk import (
+    Asset,
+    AssetOrTimeSchedule,
+    CronTriggerTimetable,
+    DeadlineAlert,
+    DeadlineReference,
+    Param,
+    SyncCallback,
+    TriggerRule,
+    dag,
+    get_current_context,
+    task,
+)
 
-from lscb.airflow_support import location
-from schemas.calendar import Period
+from lscb.airflow_support import location, notify_failure
+
+# Plain names, not URIs: a URI would make Airflow load its providers' URI handlers at parse time.
+FINAL_COMPILE = Asset("lscb-quarterly-final-compile")  # the annual DAG is scheduled on it
+PORTAL_UPLOADS = Asset("lscb-portal-uploads")  # the portal announces each upload
+RUN_TIME_ALLOWED = timedelta(hours=6)
 
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": "lscb-data-team",
@@ -44,27 +69,43 @@ def _params() -> dict[str, Any]:
 
 
 def _period() -> str:
-    return Period.parse(_params()["period"]).code
+    from lscb.airflow_support import run_period
+
+    return run_period(get_current_context())
 
 
 @dag(
     dag_id="quarterly_return",
     description="Validate and store every council's quarterly return in the inbox, then compile, audit "
     "and publish the national outputs",
-    schedule=None,
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable("0 6 * * *", timezone="Europe/London"), assets=[PORTAL_UPLOADS]
+    ),
     start_date=datetime(2025, 4, 1),
-    catchup=False,
+    catchup=False,  # a missed day is not replayed: the next run takes whatever arrived meanwhile
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
+    on_failure_callback=notify_failure,
+    deadline=DeadlineAlert(
+        reference=DeadlineReference.DAGRUN_QUEUED_AT,
+        interval=RUN_TIME_ALLOWED,
+        callback=SyncCallback("lscb.airflow_support.run_overdue"),
+    ),
     tags=["lscb", "quarterly", "returns"],
     doc_md=__doc__,
     params={
         "period": Param(
-            Period.latest_closed().code,
-            type="string",
+            None,
+            type=["null", "string"],
             pattern=r"^\d{4}-Q[1-4]$",
             title="Period",
-            description="The quarter to compile, YYYY-Qn (default: the latest closed quarter)",
+            description="The quarter, YYYY-Qn (default: the one the run's day collects, the latest closed quarter)",
+        ),
+        "final": Param(
+            False,
+            type="boolean",
+            title="Final compile",
+            description="Announce this run as the period's final compile (default: only the day after the deadline)",
         ),
         **{
             kind: Param(
@@ -124,6 +165,8 @@ def quarterly_return() -> None:
             + (" (already filed away: rerun)" if outcome.reprocessed else "")
             + f"; now at {outcome.moved_to}"
         )
+        if outcome.council_code and not outcome.reprocessed:
+            _tell_council(outcome)
         if outcome.status == "refused":
             from airflow.sdk.exceptions import AirflowFailException
 
@@ -164,6 +207,33 @@ def quarterly_return() -> None:
 
         return publish_staged(_period(), location("outputs", _params()))
 
+    @task(trigger_rule=TriggerRule.ALL_DONE)
+    def chase_councils() -> dict[str, Any]:
+        """The day's reminders: 14 and 3 days before the deadline and the day after it, to every
+        council without an accepted return (after the inbox, so this morning's returns count).
+        A message already sent is never sent again."""
+        from lscb.airflow_support import mailer, portal_url, project_database_url, run_day
+        from pipeline.chase import send_reminders
+
+        outcome = send_reminders(project_database_url(), run_day(get_current_context()), mailer(),
+                                 portal_url=portal_url())  # fmt: skip
+        print(f"reminders: {outcome.to_json()}")
+        return outcome.to_json()
+
+    @task(outlets=[FINAL_COMPILE])
+    def announce_final(published: dict[str, Any]) -> dict[str, Any]:
+        """On the final compile (the day after the deadline), announce it: the annual DAG waits for
+        the fourth quarter's. Skipped on the other days, so no event."""
+        from lscb.airflow_support import is_final_run
+
+        context = get_current_context()
+        if not is_final_run(context):
+            from airflow.sdk.exceptions import AirflowSkipException
+
+            raise AirflowSkipException(f"{_period()}: a provisional compile (the final is the day after the deadline)")
+        context["outlet_events"][FINAL_COMPILE].extra = {"period": _period()}
+        return {"period": _period(), "final": True, "outputs": published.get("out_dir")}
+
     @task
     def summarise(published: dict[str, Any]) -> dict[str, Any]:
         """Counts for the run log: files found, stored by status, refused, and where outputs are.
@@ -190,7 +260,29 @@ def quarterly_return() -> None:
     processed = process_return.expand(item=discover_returns())
     compiled = compile_national()
     processed >> compiled
-    summarise(publish_outputs(audit_outputs(compiled)))
+    processed >> chase_councils()
+    published = publish_outputs(audit_outputs(compiled))
+    announce_final(published)
+    summarise(published)
+
+
+def _tell_council(outcome: Any) -> None:
+    """The file's council hears what became of it (a mail problem is logged, never fails the file)."""
+    import logging
+
+    from lscb.airflow_support import mailer, portal_url, project_database_url
+    from pipeline.chase import notify_upload
+
+    try:
+        notify_upload(
+            project_database_url(), mailer(), council_code=outcome.council_code, status=outcome.status,
+            reference=str(outcome.submission_id) if outcome.submission_id is not None else outcome.checksum,
+            portal_url=portal_url(), period=outcome.period, version=outcome.version, errors=outcome.errors,
+            queries=outcome.queries, late=outcome.late, file_name=outcome.name, reason=outcome.reason,
+            submission_id=outcome.submission_id,
+        )  # fmt: skip
+    except Exception:  # noqa: BLE001 - the file is stored and filed; the e-mail is not the job
+        logging.getLogger(__name__).exception("could not tell %s about %s", outcome.council_code, outcome.name)
 
 
 quarterly_return_dag = quarterly_return()

@@ -166,6 +166,47 @@ def notify_upload(
     return outcome
 
 
+def notify_national_team(
+    engine: Engine | str,
+    mailer: Mailer,
+    *,
+    address: str,
+    reference: str,
+    what: str,
+    reason: str,
+    dag_id: str,
+    run_id: str,
+    task_id: str = "",
+    log_url: str = "",
+) -> ChaseOutcome:
+    """Tell the national team that a run failed or is overdue (once per `reference`)."""
+    from datetime import UTC, datetime
+
+    rendered = render_email(
+        "failure",
+        {"what": what, "reason": reason, "dag_id": dag_id, "run_id": run_id, "task_id": task_id,
+         "log_url": log_url, "when": datetime.now(UTC).strftime("%-d %B %Y %H:%M UTC")},
+    )  # fmt: skip
+    outcome = ChaseOutcome("failure", None)
+    engine = get_engine(engine)
+    recipients = [address.strip().lower()]
+    if not claim_message(
+        engine, dedupe_key=reference, kind="failure", council_code=None, period=None,
+        recipients=recipients, subject=rendered.subject, detail={"dag_id": dag_id, "run_id": run_id},
+    ):  # fmt: skip
+        outcome.already_sent.append("national")
+        return outcome
+    try:
+        mailer.send(to_message(rendered, sender=mailer.sender, recipients=recipients, reference=reference))
+    except Exception as error:  # noqa: BLE001 - recorded; the caller logs it
+        mark_message(engine, reference, sent=False, error=f"{type(error).__name__}: {str(error)[:500]}")
+        outcome.failed.append("national")
+        return outcome
+    mark_message(engine, reference, sent=True)
+    outcome.sent.append("national")
+    return outcome
+
+
 def _deliver(
     engine: Engine,
     mailer: Mailer,

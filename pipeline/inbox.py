@@ -84,6 +84,8 @@ class FileOutcome:
     moved_to: str  # where the file is now
     reason: str = ""
     reprocessed: bool = False  # True when the file had already been filed away (a retry or rerun)
+    submission_id: int | None = None
+    late: bool = False
 
     def to_result(self) -> dict[str, Any]:
         return {
@@ -460,6 +462,8 @@ def _outcome(ref: InboxFile, period: str, checksum: str, result: Any) -> FileOut
         queries=queries if isinstance(queries, int) else len(queries or ()),
         moved_to="",
         reason=" ".join(message.split()) if status == "refused" else "",
+        submission_id=getattr(result, "submission_id", None),
+        late=bool(getattr(result, "late", False)),
     )
 
 

@@ -72,6 +72,11 @@ class Period:
         """The first instant after the deadline day (midnight in London), in UTC."""
         return datetime.combine(self.deadline + timedelta(days=1), time(0), tzinfo=LONDON).astimezone(UTC)
 
+    @property
+    def final_compile_day(self) -> date:
+        """The day the final compile of the period runs: the day after its deadline."""
+        return self.deadline + timedelta(days=1)
+
     def is_late(self, received_at: datetime) -> bool:
         """Whether something received at `received_at` (timezone-aware) missed the deadline."""
         return received_at >= self.deadline_end()
@@ -124,6 +129,13 @@ def parse_financial_year(year: str) -> int:
     if match is None or int(match[2]) != (int(match[1]) + 1) % 100:
         raise ValueError(f"invalid financial year {year!r}: expected YYYY-YY with consecutive years, e.g. 2025-26")
     return int(match[1])
+
+
+def collection_period(day: date) -> Period:
+    """The period a day's run collects, chases and compiles: the latest closed quarter. Its
+    returns arrive from the day after it ends; the final compile runs the day after its deadline
+    (`Period.final_compile_day`); later runs still take late returns for it."""
+    return Period.latest_closed(day)
 
 
 def latest_complete_year(today: date | None = None) -> str:

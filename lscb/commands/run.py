@@ -9,11 +9,19 @@ from __future__ import annotations
 
 import argparse
 import json
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
 from lscb.cli import UserError, add_population_option, population_file
-from schemas.calendar import Period, format_financial_year, latest_complete_year, parse_financial_year
+from schemas.calendar import (
+    LONDON,
+    Period,
+    collection_period,
+    format_financial_year,
+    latest_complete_year,
+    parse_financial_year,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -23,7 +31,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Validate and store every return in the inbox, then compile the national outputs "
         "for the period, by running the quarterly_return DAG through Airflow in this process.",
     )
-    quarter.add_argument("--period", metavar="YYYY-Qn", help="the quarter (default: the latest closed quarter)")
+    quarter.add_argument(
+        "--date", metavar="YYYY-MM-DD",
+        help="run as the scheduler would on that day, at 06:00 London (default: now): its reminders, and its "
+        "final compile when it is the day after the deadline",
+    )  # fmt: skip
+    quarter.add_argument(
+        "--period", metavar="YYYY-Qn", help="the quarter (default: the one the day collects, the latest closed)"
+    )
+    quarter.add_argument("--final", action="store_true", help="announce the run as the period's final compile")
     for kind in ("inbox", "archive", "quarantine", "outputs"):
         quarter.add_argument(f"--{kind}", metavar="DIR_OR_URL", help=f"the {kind} (default: <data dir>/{kind})")
     add_population_option(quarter)
@@ -64,10 +80,13 @@ def _prepare(no_migrate: bool, project_db: bool) -> None:
 
 def run_quarter(args: argparse.Namespace) -> int:
     try:
-        period = Period.parse(args.period) if args.period else Period.latest_closed()
+        day = date.fromisoformat(args.date) if args.date else None
+        period = Period.parse(args.period) if args.period else collection_period(day or date.today())
     except ValueError as error:
         raise UserError(str(error)) from None
     conf: dict[str, Any] = {"period": period.code}
+    if args.final:
+        conf["final"] = True
     for kind in ("inbox", "archive", "quarantine", "outputs"):
         value = getattr(args, kind)
         if value:
@@ -82,7 +101,8 @@ def run_quarter(args: argparse.Namespace) -> int:
     airflow_support.apply_airflow_environment()
     settings().key()  # refuse before any work when there is no key (no Variable outside a task)
     _prepare(args.no_migrate, project_db=True)
-    result = airflow_support.test_dag("quarterly_return", conf)
+    when = None if day is None else datetime.combine(day, time(6), tzinfo=LONDON)
+    result = airflow_support.test_dag("quarterly_return", conf, logical_date=when)
     return _report(result, args.json)
 
 

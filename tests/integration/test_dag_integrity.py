@@ -60,6 +60,13 @@ for dag_id, dag in bag.dags.items():
         "description": dag.description,
         "doc_md": bool(dag.doc_md),
         "params": sorted(dag.params.keys()),
+        "timetable": type(dag.timetable).__name__,
+        "schedule": repr(dag.timetable),
+        "on_failure_callback": [getattr(c, "__name__", str(c)) for c in (
+            dag.on_failure_callback if isinstance(dag.on_failure_callback, list) else [dag.on_failure_callback]
+        ) if c],
+        "deadline": [repr(getattr(d, "callback", None) and d.callback.path) for d in (
+            dag.deadline if isinstance(dag.deadline, list) else [dag.deadline]) if d],
         "tasks": {{
             task.task_id: {{
                 "owner": task.owner,
@@ -68,6 +75,7 @@ for dag_id, dag in bag.dags.items():
                 "trigger_rule": getattr(task.trigger_rule, "value", str(task.trigger_rule)),
                 "mapped": type(task).__name__.startswith("Mapped") or getattr(task, "is_mapped", False),
                 "upstream": sorted(task.upstream_task_ids),
+                "outlets": sorted(getattr(o, "uri", str(o)) for o in (task.outlets or [])),
             }}
             for task in dag.tasks
         }},
@@ -102,7 +110,8 @@ def test_every_dag_has_tags_owner_docs_and_retries(dagbag: dict) -> None:
 def test_quarterly_return_shape(dagbag: dict) -> None:
     dag = dagbag["dags"]["quarterly_return"]
     assert set(dag["tasks"]) == {
-        "discover_returns", "process_return", "compile_national", "audit_outputs", "publish_outputs", "summarise"
+        "discover_returns", "process_return", "compile_national", "chase_councils", "audit_outputs",
+        "publish_outputs", "announce_final", "summarise",
     }  # fmt: skip
     assert dag["tasks"]["process_return"]["mapped"], "one mapped task instance per file"
     assert dag["tasks"]["compile_national"]["trigger_rule"] == "all_done"
@@ -112,12 +121,24 @@ def test_quarterly_return_shape(dagbag: dict) -> None:
     assert dag["tasks"]["summarise"]["upstream"] == ["publish_outputs"]
     for task_id in ("audit_outputs", "publish_outputs", "summarise"):
         assert dag["tasks"][task_id]["trigger_rule"] == "all_success", task_id
-    assert {"period", "inbox", "archive", "quarantine", "outputs"} <= set(dag["params"])
+    assert {"period", "final", "inbox", "archive", "quarantine", "outputs"} <= set(dag["params"])
+    # on the calendar: daily at 06:00 London, and when the portal announces an upload
+    assert dag["timetable"] == "AssetOrTimeSchedule"
+    schedule = dag["schedule"]
+    assert "0 6 * * *" in schedule and "Europe/London" in schedule and "lscb-portal-uploads" in schedule
+    assert dag["tasks"]["chase_councils"]["upstream"] == ["process_return"]  # this morning's returns count
+    assert dag["tasks"]["chase_councils"]["trigger_rule"] == "all_done"
+    assert dag["tasks"]["announce_final"]["upstream"] == ["publish_outputs"]
+    assert dag["tasks"]["announce_final"]["outlets"] == ["lscb-quarterly-final-compile"]
+    assert dag["on_failure_callback"] == ["notify_failure"]
+    assert dag["deadline"] == ["'lscb.airflow_support.run_overdue'"]
 
 
 def test_annual_report_shape(dagbag: dict) -> None:
     dag = dagbag["dags"]["annual_report"]
-    assert set(dag["tasks"]) == {"build_report", "audit_publication", "publish_publication"}
+    assert set(dag["tasks"]) == {"choose_year", "build_report", "audit_publication", "publish_publication"}
+    assert dag["timetable"] == "AssetTriggeredTimetable" and "lscb-quarterly-final-compile" in dag["schedule"]
+    assert dag["tasks"]["build_report"]["upstream"] == ["choose_year"]
     assert dag["tasks"]["audit_publication"]["upstream"] == ["build_report"]
     assert dag["tasks"]["publish_publication"]["upstream"] == ["audit_publication"]
     assert all(task["trigger_rule"] == "all_success" for task in dag["tasks"].values())
