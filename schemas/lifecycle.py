@@ -25,6 +25,11 @@ CURRENT_STATUSES = ("accepted", "signed_off")  # a council's current version is 
 EXPLANATION_REVIEWS = ("pending", "accepted", "rejected")  # an analyst's review of an explanation
 REJECTED = "rejected"  # the one review that leaves the query open
 REOPEN_CAUSES = ("reopened", "query_raised", "explanation_rejected")  # why a sign-off was undone
+REOPEN_LABELS = {
+    "reopened": "reopened by the national data team",
+    "query_raised": "reopened: the national data team raised a query",
+    "explanation_rejected": "reopened: the national data team rejected an explanation",
+}
 TRACKER_STATES = ("not_received", "rejected", "accepted_open_queries", "accepted", "signed_off")
 TRACKER_LABELS = {
     "not_received": "Not received",
