@@ -27,9 +27,7 @@ FieldType = Literal[
 ]
 Severity = Literal["E", "Q"]
 Layout = Literal["keyvalue", "table"]
-Scope = Literal[
-    "structure", "field", "conditional", "cross_sheet", "upload", "previous", "cross_council", "analyst"
-]
+Scope = Literal["structure", "field", "conditional", "cross_sheet", "upload", "previous", "cross_council", "analyst"]
 # Rules per-return validation never runs: the national compile's, and queries analysts raise by hand.
 NOT_VALIDATED_SCOPES = ("cross_council", "analyst")
 
