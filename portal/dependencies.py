@@ -2,7 +2,9 @@
 and scopes.
 
 Access rules, enforced here for every council-scoped route: a council user reaches only their own
-council; an analyst reads every council and writes nothing; an admin manages accounts only.
+council; an analyst reads every council and writes nothing for a council (no upload, explanation
+or sign-off) but reviews: accepts or rejects explanations, raises queries, reopens returns
+(`CouncilToReview`); an admin manages accounts only. Analysts and admins read the audit log.
 Anything outside a user's reach is `NotFound`, exactly like something that does not exist, so a
 URL never tells anyone whether another council's resource exists.
 
@@ -75,8 +77,15 @@ def admin_session(session: SignedIn) -> Session:
     return session
 
 
+def audit_reader_session(session: SignedIn) -> Session:
+    if session.user.role not in ("analyst", "admin"):
+        raise NotFound()
+    return session
+
+
 Analyst = Annotated[Session, Depends(analyst_session)]
 Admin = Annotated[Session, Depends(admin_session)]
+AuditReader = Annotated[Session, Depends(audit_reader_session)]
 
 
 # ---- council, period and submission scopes --------------------------------------------------
@@ -110,8 +119,14 @@ def council_to_write(council_code: str, session: SignedIn) -> str:
     return council_in_reach(session, council_code, write=True)
 
 
+def council_to_review(council_code: str, session: Analyst) -> str:
+    """An analyst's review of a council's return: analysts only (a council user gets NotFound)."""
+    return council_in_reach(session, council_code, write=False)
+
+
 CouncilToRead = Annotated[str, Depends(council_to_read)]
 CouncilToWrite = Annotated[str, Depends(council_to_write)]
+CouncilToReview = Annotated[str, Depends(council_to_review)]
 
 
 def period_of(council_code: str, period: str) -> Period:
@@ -135,8 +150,13 @@ def period_to_write(code: CouncilToWrite, period: str) -> Period:
     return period_of(code, period)
 
 
+def period_to_review(code: CouncilToReview, period: str) -> Period:
+    return period_of(code, period)
+
+
 PeriodToRead = Annotated[Period, Depends(period_to_read)]
 PeriodToWrite = Annotated[Period, Depends(period_to_write)]
+PeriodToReview = Annotated[Period, Depends(period_to_review)]
 
 
 def submission_to_read(code: CouncilToRead, submission_id: int, portal: PortalContext) -> SubmissionView:

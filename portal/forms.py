@@ -67,6 +67,27 @@ class ExplanationForm(PortalForm):
     text: Annotated[str, _cut(4000, strip=True)] = ""
 
 
+class ReviewForm(PortalForm):
+    """An analyst's review of an explanation: `decision` accept or reject (with a `reason`)."""
+
+    rule: Annotated[str, _cut(20, strip=True)] = ""
+    row: Annotated[int | None, BeforeValidator(_row_number)] = None
+    decision: Annotated[str, _cut(10, strip=True)] = ""
+    reason: Annotated[str, _cut(4000, strip=True)] = ""
+
+
+class QueryForm(PortalForm):
+    """An analyst's query: on a cell (e.g. Children!F12), a field, or neither (the whole return)."""
+
+    cell: Annotated[str, _cut(40, strip=True)] = ""
+    field: Annotated[str, _cut(80, strip=True)] = ""
+    message: Annotated[str, _cut(4000, strip=True)] = ""
+
+
+class ReopenForm(PortalForm):
+    reason: Annotated[str, _cut(4000, strip=True)] = ""
+
+
 class NewAccountForm(PortalForm):
     """Kept as typed (the page shows it again on an error); `Accounts.add_user` normalises."""
 
@@ -108,6 +129,9 @@ def checked_form(model: type[FormT]) -> Callable[..., Any]:
 
 
 ExplanationFields = Annotated[ExplanationForm, Depends(checked_form(ExplanationForm))]
+ReviewFields = Annotated[ReviewForm, Depends(checked_form(ReviewForm))]
+QueryFields = Annotated[QueryForm, Depends(checked_form(QueryForm))]
+ReopenFields = Annotated[ReopenForm, Depends(checked_form(ReopenForm))]
 NewAccountFields = Annotated[NewAccountForm, Depends(checked_form(NewAccountForm))]
 ContactFields = Annotated[ContactForm, Depends(checked_form(ContactForm))]
 

@@ -40,6 +40,14 @@ class FindingView:
     row: int | None
     explanation: str | None = None
     explained_by: str | None = None
+    explained_at: datetime | None = None
+    review: str | None = None  # an analyst's review of the explanation: pending | accepted | rejected
+    reviewed_by: str | None = None
+    reviewed_at: datetime | None = None
+    review_reason: str | None = None  # why it was rejected (kept beside a new explanation until reviewed)
+    raised_by: str | None = None  # an analyst's query (not validation's)
+    raised_at: datetime | None = None
+    is_open: bool = False  # a query still to explain (the store's `query_is_open`)
 
     @property
     def is_error(self) -> bool:
@@ -64,6 +72,10 @@ class SubmissionView:
     signed_off_by: str | None = None
     signed_off_at: datetime | None = None
     unexplained_queries: int = 0
+    # an analyst reopened it after a sign-off, and it is not signed off again yet
+    reopened_by: str | None = None
+    reopened_at: datetime | None = None
+    reopen_reason: str | None = None
 
     @property
     def can_sign_off(self) -> bool:
@@ -75,6 +87,44 @@ class ContactView:
     council_code: str
     email: str
     name: str | None
+
+
+@dataclass(frozen=True)
+class SignOffEvent:
+    """A sign-off of a council's return, or an analyst's reopening of it."""
+
+    event: Literal["signed_off", "reopened"]
+    version: int
+    by: str
+    at: datetime
+    cause: str | None = None  # a reopening's (schemas.lifecycle.REOPEN_CAUSES)
+    reason: str | None = None
+
+    @property
+    def label(self) -> str:
+        from schemas.lifecycle import REOPEN_LABELS
+
+        return "Signed off" if self.event == "signed_off" else REOPEN_LABELS.get(self.cause or "", "reopened")
+
+
+@dataclass(frozen=True)
+class AuditEntryView:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    council_code: str | None
+    period: str | None
+    submission_id: int | None
+    detail: dict[str, Any]  # nothing child-level (store.audit.shown_detail)
+
+
+@dataclass(frozen=True)
+class AuditLogPage:
+    entries: list[AuditEntryView]
+    total: int
+    limit: int
+    offset: int
 
 
 @dataclass(frozen=True)
@@ -141,6 +191,43 @@ class PortalService(Protocol):
     ) -> None: ...
 
     def sign_off(self, council_code: str, period: str, by: str) -> None: ...
+
+    def sign_off_history(self, council_code: str, period: str) -> list[SignOffEvent]:
+        """Every sign-off and reopening of the council's return for the period, newest first."""
+        ...
+
+    # ---- an analyst's review of the current version
+
+    def accept_explanation(  # noqa: PLR0917 - the store's call shape
+        self, council_code: str, period: str, rule: str, row: int | None, by: str
+    ) -> None: ...
+
+    def reject_explanation(  # noqa: PLR0917 - the store's call shape
+        self, council_code: str, period: str, rule: str, row: int | None, reason: str, by: str
+    ) -> None: ...
+
+    def raise_query(  # noqa: PLR0913
+        self, council_code: str, period: str, message: str, by: str, *, cell: str | None, field: str | None
+    ) -> None: ...
+
+    def reopen(self, council_code: str, period: str, reason: str, by: str) -> None: ...
+
+    # ---- the audit log (analysts and administrators)
+
+    def audit_log(  # noqa: PLR0913 - each filter is optional and named
+        self,
+        *,
+        council_code: str | None = None,
+        period: str | None = None,
+        actor: str | None = None,
+        action: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> AuditLogPage:
+        """The audit log newest first, filtered (`store.audit.audit_entries`)."""
+        ...
+
+    def audit_actions(self) -> list[str]: ...
 
     def audit(
         self,

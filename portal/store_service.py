@@ -22,10 +22,13 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine
 
 from portal.services import (
+    AuditEntryView,
+    AuditLogPage,
     ContactView,
     FeedbackFormat,
     FindingView,
     ServiceError,
+    SignOffEvent,
     SubmissionView,
     TrackerRow,
     UploadOutcome,
@@ -61,6 +64,9 @@ def _view(summary: dict[str, Any]) -> SubmissionView:
         signed_off_by=summary.get("signed_off_by"),
         signed_off_at=_parse_time(summary["signed_off_at"]) if summary.get("signed_off_at") else None,
         unexplained_queries=int(summary.get("unexplained_queries") or 0),
+        reopened_by=summary.get("reopened_by"),
+        reopened_at=_parse_time(summary["reopened_at"]) if summary.get("reopened_at") else None,
+        reopen_reason=summary.get("reopen_reason"),
     )
 
 
@@ -279,6 +285,72 @@ class StoreService:
             sign_off(council_code, period, by, engine_or_url=self.engine)
         except StoreError as error:
             raise ServiceError(_sentence(str(error))) from None
+
+    def sign_off_history(self, council_code: str, period: str) -> list[SignOffEvent]:
+        from store import sign_off_history
+
+        events = sign_off_history(council_code, period, engine_or_url=self.engine)
+        return [SignOffEvent(**{**e, "at": _parse_time(e["at"])}) for e in events]
+
+    def accept_explanation(  # noqa: PLR0917
+        self, council_code: str, period: str, rule: str, row: int | None, by: str
+    ) -> None:
+        from store import StoreError, accept_explanation
+
+        try:
+            accept_explanation(council_code, period, rule, row, by, engine_or_url=self.engine)
+        except StoreError as error:
+            raise ServiceError(_sentence(str(error))) from None
+
+    def reject_explanation(  # noqa: PLR0917
+        self, council_code: str, period: str, rule: str, row: int | None, reason: str, by: str
+    ) -> None:
+        from store import StoreError, reject_explanation
+
+        try:
+            reject_explanation(council_code, period, rule, row, reason, by, engine_or_url=self.engine)
+        except StoreError as error:
+            raise ServiceError(_sentence(str(error))) from None
+
+    def raise_query(  # noqa: PLR0913
+        self, council_code: str, period: str, message: str, by: str, *, cell: str | None, field: str | None
+    ) -> None:
+        from store import StoreError, raise_query
+
+        try:
+            raise_query(council_code, period, message, by, cell=cell, field=field, engine_or_url=self.engine)
+        except StoreError as error:
+            raise ServiceError(_sentence(str(error))) from None
+
+    def reopen(self, council_code: str, period: str, reason: str, by: str) -> None:
+        from store import StoreError, reopen
+
+        try:
+            reopen(council_code, period, reason, by, engine_or_url=self.engine)
+        except StoreError as error:
+            raise ServiceError(_sentence(str(error))) from None
+
+    def audit_log(  # noqa: PLR0913
+        self,
+        *,
+        council_code: str | None = None,
+        period: str | None = None,
+        actor: str | None = None,
+        action: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> AuditLogPage:
+        from store.audit import audit_entries
+
+        filters = {"council_code": council_code, "period": period, "actor": actor, "action": action}
+        found = audit_entries(self.engine, **filters, limit=limit, offset=offset)
+        entries = [AuditEntryView(**vars(row)) for row in found.rows]
+        return AuditLogPage(entries=entries, total=found.total, limit=found.limit, offset=found.offset)
+
+    def audit_actions(self) -> list[str]:
+        from store.audit import audit_actions
+
+        return audit_actions(self.engine)
 
     def audit(
         self,

@@ -38,6 +38,7 @@ SCOPE_NAMES = {
     "upload": "Against what the upload claims",
     "previous": "Against your previous accepted return",
     "cross_council": "Across councils, at the national compile",
+    "analyst": "Raised by the national data team",
 }
 TYPE_NAMES = {
     "text": "text",

@@ -61,3 +61,16 @@ def nhs_check_digit(first_nine: str) -> int | None:
 
 def nhs_check_ok(nhs_number: str) -> bool:
     return nhs_format_ok(nhs_number) and nhs_check_digit(nhs_number[:9]) == int(nhs_number[9])
+
+
+_UPN_CANDIDATE = re.compile(rf"(?<![0-9A-Z])[{UPN_ALPHABET}][0-9]{{11}}[0-9{UPN_ALPHABET}](?![0-9A-Z])")
+_NHS_CANDIDATE = re.compile(r"(?<![0-9])[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}(?![0-9])")
+
+
+def mentions_identifier(text: str) -> bool:
+    """True when free text (an explanation, an analyst's question) holds what reads as a valid UPN
+    or NHS number, written whole or in the usual 3-3-4 groups: such text is refused, never stored."""
+    upper = text.upper()
+    if any(upn_check_ok(m) for m in _UPN_CANDIDATE.findall(upper)):
+        return True
+    return any(nhs_check_ok(re.sub(r"[ -]", "", m)) for m in _NHS_CANDIDATE.findall(upper))

@@ -5,8 +5,16 @@
 - A council's **current version** for a period is its latest accepted or signed-off version;
   a later rejected upload never replaces it.
 - A query is **explained** when an explanation names its rule and its row (a whole-return query
-  has no row: the two "no row"s match).
+  has no row: the two "no row"s match) and no analyst has rejected that explanation. An analyst
+  reviews an explanation: accepted (recorded, nothing else changes) or rejected with a reason
+  (the query is open again until the council explains it again). Not yet reviewed counts as
+  explained, so the review never holds up a council's sign-off.
+- A query is raised by validation, or by a national analyst on the current version (rule scope
+  `analyst` in the standard): either is explained the same way.
 - Sign-off needs no errors and every query explained.
+- A signed-off version is **reopened** (back to accepted, still the current version, to be
+  signed off again) when an analyst reopens it with a reason, raises a query on it or rejects
+  one of its explanations; its earlier sign-offs stay in its history.
 - The tracker states of section 7, in order.
 """
 
@@ -14,6 +22,14 @@ from __future__ import annotations
 
 SUBMISSION_STATUSES = ("rejected", "accepted", "signed_off")
 CURRENT_STATUSES = ("accepted", "signed_off")  # a council's current version is its latest of these
+EXPLANATION_REVIEWS = ("pending", "accepted", "rejected")  # an analyst's review of an explanation
+REJECTED = "rejected"  # the one review that leaves the query open
+REOPEN_CAUSES = ("reopened", "query_raised", "explanation_rejected")  # why a sign-off was undone
+REOPEN_LABELS = {
+    "reopened": "reopened by the national data team",
+    "query_raised": "reopened: the national data team raised a query",
+    "explanation_rejected": "reopened: the national data team rejected an explanation",
+}
 TRACKER_STATES = ("not_received", "rejected", "accepted_open_queries", "accepted", "signed_off")
 TRACKER_LABELS = {
     "not_received": "Not received",

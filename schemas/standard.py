@@ -27,7 +27,9 @@ FieldType = Literal[
 ]
 Severity = Literal["E", "Q"]
 Layout = Literal["keyvalue", "table"]
-Scope = Literal["structure", "field", "conditional", "cross_sheet", "upload", "previous", "cross_council"]
+Scope = Literal["structure", "field", "conditional", "cross_sheet", "upload", "previous", "cross_council", "analyst"]
+# Rules per-return validation never runs: the national compile's, and queries analysts raise by hand.
+NOT_VALIDATED_SCOPES = ("cross_council", "analyst")
 
 FIELD_TYPES: tuple[str, ...] = FieldType.__args__  # type: ignore[attr-defined]
 SCOPES: tuple[str, ...] = Scope.__args__  # type: ignore[attr-defined]
@@ -106,6 +108,11 @@ class Rule:
     @property
     def is_error(self) -> bool:
         return self.severity == "E"
+
+    @property
+    def validated(self) -> bool:
+        """Whether per-return validation runs this rule (not the compile's, not an analyst's)."""
+        return self.scope not in NOT_VALIDATED_SCOPES
 
 
 @dataclass(frozen=True)

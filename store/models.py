@@ -1,7 +1,7 @@
 """The project's database tables (SQLAlchemy 2, typed declarative).
 
-Fixed tables (councils, periods, submissions, findings, explanations, audit log) are written out
-here. The fact tables and `child_records` get one column per field of the standard, generated
+Fixed tables (councils, periods, submissions, findings, explanations, reopenings, audit log) are
+written out here. The fact tables and `child_records` get one column per field of the standard, generated
 from `schemas/standard/*.yaml` (every field of every known version, so a field added in 1.1 is a
 new column and needs a new Alembic revision; `tests/integration/test_store_migrations.py`
 fails while the models and the migrations disagree).
@@ -35,7 +35,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeEngine
 
-from schemas.lifecycle import SUBMISSION_STATUSES
+from schemas.lifecycle import EXPLANATION_REVIEWS, REOPEN_CAUSES, SUBMISSION_STATUSES
 from schemas.standard import Field, available_versions, load_standard
 
 KEY_LENGTH = 64  # hex HMAC-SHA256
@@ -161,13 +161,20 @@ class FindingRecord(Base):
     local_child_id: Mapped[str | None] = mapped_column(Text)  # as written, even when too long
     message: Mapped[str] = mapped_column(Text)
     row: Mapped[int | None] = mapped_column(Integer)
+    # set for a query an analyst raised by hand (rule scope `analyst`); None for validation's findings
+    raised_by: Mapped[str | None] = mapped_column(String(200))
+    raised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Explanation(Base):
-    """A council's explanation of a query finding (rule + Excel row) of one version."""
+    """A council's explanation of a query finding (rule + Excel row) of one version, and an
+    analyst's review of it (a rejected one leaves the query open: `store.queries.query_is_open`)."""
 
     __tablename__ = "explanations"
-    __table_args__ = (UniqueConstraint("submission_id", "rule", "row", name="uq_explanations_finding"),)
+    __table_args__ = (
+        UniqueConstraint("submission_id", "rule", "row", name="uq_explanations_finding"),
+        CheckConstraint(f"review IN {EXPLANATION_REVIEWS!r}", name="ck_explanations_review"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
@@ -177,6 +184,27 @@ class Explanation(Base):
     text: Mapped[str] = mapped_column(Text)
     explained_by: Mapped[str] = mapped_column(String(200))
     explained_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    review: Mapped[str] = mapped_column(String(10), default="pending", server_default="pending")
+    reviewed_by: Mapped[str | None] = mapped_column(String(200))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    review_reason: Mapped[str | None] = mapped_column(Text)  # why it was rejected, shown to the council
+
+
+class Reopening(Base):
+    """A signed-off version taken back to accepted: the sign-off it undid, who reopened it, when,
+    why (`cause`: schemas.lifecycle.REOPEN_CAUSES) and the reason the council is shown."""
+
+    __tablename__ = "reopenings"
+    __table_args__ = (CheckConstraint(f"cause IN {REOPEN_CAUSES!r}", name="ck_reopenings_cause"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    cause: Mapped[str] = mapped_column(String(24))
+    reason: Mapped[str] = mapped_column(Text)
+    reopened_by: Mapped[str] = mapped_column(String(200))
+    reopened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    signed_off_by: Mapped[str] = mapped_column(String(200))
+    signed_off_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class AuditEntry(Base):

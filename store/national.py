@@ -1,7 +1,7 @@
 """What the national compile reads from the store, as frames.
 
 `load_national(engine, through)` returns `NationalData` for every period up to `through`: every
-submission version (with its unexplained-query count), and the Strategy and Activity facts and
+submission version (with its open-query count, `store.queries.query_is_open`), and the Strategy and Activity facts and
 child records of each council's current version (`store.queries.current_version_ids`).
 Everything downstream (`transforms.link`, `transforms.measures`, `reports.*`) is pure.
 """
@@ -23,7 +23,7 @@ from store.models import (
     child_records,
     strategy_facts,
 )
-from store.queries import current_version_ids, explanation_matches
+from store.queries import current_version_ids, explanation_matches, query_is_open
 from transforms.measures import NationalData
 
 
@@ -64,7 +64,7 @@ def load_national(
             select(FindingRecord.submission_id, func.count().label("open_queries"))
             .outerjoin(Explanation, explanation_matches())
             .join(Submission, Submission.id == FindingRecord.submission_id)
-            .where(FindingRecord.severity == "Q", Explanation.id.is_(None), *conditions)
+            .where(query_is_open(), *conditions)
             .group_by(FindingRecord.submission_id),
             connection,
         )

@@ -3,8 +3,10 @@
 Two ideas of the standard live here as SQL, once each (`schemas.lifecycle` says them in words):
 - `current_row` / `current_version_ids`: a council's current version for a period is its latest
   accepted or signed-off version;
-- `explanation_matches`: a query is explained by the explanation with its submission, rule and
-  row, NULL-safe, so a whole-return query (no row) can be explained and then signed off.
+- `explanation_matches` and `query_is_open`: a finding's explanation is the one with its
+  submission, rule and row, NULL-safe, so a whole-return query (no row) can be explained and then
+  signed off; a query is open when it has no explanation or an analyst rejected it. Every count
+  of open queries (sign-off, the version summaries, the tracker's `store.national`) is these two.
 """
 
 from __future__ import annotations
@@ -12,17 +14,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, Select, and_, func, select
+from sqlalchemy import ColumnElement, Connection, Engine, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from schemas.calendar import Period
-from schemas.lifecycle import CURRENT_STATUSES
+from schemas.lifecycle import CURRENT_STATUSES, REJECTED
 from schemas.register import load_register
 from schemas.standard import load_standard
 from store.engine import get_engine
 from store.models import (
     Explanation,
     FindingRecord,
+    Reopening,
     Submission,
     activity_facts,
 )
@@ -92,18 +95,22 @@ def normalise_council(council_code: str) -> str:
     return code
 
 
-def current_row(connection: Connection, council_code: str, period: str) -> Submission | None:
-    """The council's current version for the period: its latest accepted or signed-off version."""
-    found: Submission | None = orm_first(
-        connection,
+def current_row(connection: Connection, council_code: str, period: str, *, lock: bool = False) -> Submission | None:
+    """The council's current version for the period: its latest accepted or signed-off version.
+
+    `lock`: hold its row until the transaction ends (PostgreSQL; SQLite has one writer anyway),
+    so a sign-off and an analyst's query or rejection of the same version happen one after the
+    other, never both on what the other has not yet written."""
+    query = (
         select(Submission)
         .where(
             Submission.council_code == council_code,
             Submission.period == period,
             Submission.status.in_(CURRENT_STATUSES),
         )
-        .order_by(Submission.version.desc()),
+        .order_by(Submission.version.desc())
     )
+    found: Submission | None = orm_first(connection, query.with_for_update() if lock else query)
     return found
 
 
@@ -136,21 +143,28 @@ def explanation_matches() -> ColumnElement[bool]:
     )
 
 
+def query_is_open() -> ColumnElement[bool]:
+    """For findings outer-joined to their explanations (`explanation_matches`): the finding is an
+    open query, a query with no explanation or with one an analyst rejected (not yet reviewed
+    and accepted ones both count as explained). Never NULL: a missing explanation is open."""
+    return and_(FindingRecord.severity == "Q", or_(Explanation.id.is_(None), Explanation.review == REJECTED))
+
+
 def unexplained_queries(connection: Connection, submission_id: int) -> list[FindingRecord]:
     return orm_all(
         connection,
         select(FindingRecord)
         .outerjoin(Explanation, explanation_matches())
-        .where(
-            FindingRecord.submission_id == submission_id,
-            FindingRecord.severity == "Q",
-            Explanation.id.is_(None),
-        )
+        .where(FindingRecord.submission_id == submission_id, query_is_open())
         .order_by(FindingRecord.row, FindingRecord.rule),
     )
 
 
-def _summary(submission: Submission, current_id: int | None, unexplained: int) -> dict[str, Any]:
+def _summary(
+    submission: Submission, current_id: int | None, unexplained: int, reopened: Reopening | None = None
+) -> dict[str, Any]:
+    # a reopening is news to the council only until the version is signed off again
+    awaiting = reopened if reopened is not None and submission.status == "accepted" else None
     return {
         "submission_id": submission.id,
         "council_code": submission.council_code,
@@ -172,6 +186,9 @@ def _summary(submission: Submission, current_id: int | None, unexplained: int) -
         "standard_version": submission.standard_version,
         "signed_off_by": submission.signed_off_by,
         "signed_off_at": _iso(submission.signed_off_at) if submission.signed_off_at else None,
+        "reopened_by": awaiting.reopened_by if awaiting else None,
+        "reopened_at": _iso(awaiting.reopened_at) if awaiting else None,
+        "reopen_reason": awaiting.reason if awaiting else None,
     }
 
 
@@ -185,14 +202,21 @@ def _unexplained_counts(connection: Connection, submission_ids: list[int]) -> di
     rows = connection.execute(
         select(FindingRecord.submission_id, func.count())
         .outerjoin(Explanation, explanation_matches())
-        .where(
-            FindingRecord.submission_id.in_(submission_ids),
-            FindingRecord.severity == "Q",
-            Explanation.id.is_(None),
-        )
+        .where(FindingRecord.submission_id.in_(submission_ids), query_is_open())
         .group_by(FindingRecord.submission_id)
     )
     return {int(sid): int(count) for sid, count in rows}
+
+
+def latest_reopenings(connection: Connection, submission_ids: list[int]) -> dict[int, Reopening]:
+    """Each version's latest reopening, for those that were ever reopened."""
+    if not submission_ids:
+        return {}
+    rows: list[Reopening] = orm_all(
+        connection,
+        select(Reopening).where(Reopening.submission_id.in_(submission_ids)).order_by(Reopening.id),
+    )
+    return {r.submission_id: r for r in rows}  # later rows win
 
 
 def list_submissions(
@@ -209,7 +233,8 @@ def list_submissions(
         )
         current = current_row(connection, code, period)
         counts = _unexplained_counts(connection, [r.id for r in rows])
-    return [_summary(r, current.id if current else None, counts.get(r.id, 0)) for r in rows]
+        reopened = latest_reopenings(connection, [r.id for r in rows])
+    return [_summary(r, current.id if current else None, counts.get(r.id, 0), reopened.get(r.id)) for r in rows]
 
 
 def current_submission(
@@ -222,7 +247,8 @@ def current_submission(
         if current is None:
             return None
         counts = _unexplained_counts(connection, [current.id])
-    return _summary(current, current.id, counts.get(current.id, 0))
+        reopened = latest_reopenings(connection, [current.id])
+    return _summary(current, current.id, counts.get(current.id, 0), reopened.get(current.id))
 
 
 def submission_findings(
@@ -299,12 +325,15 @@ def submission_summary(submission_id: int, *, engine_or_url: Engine | str) -> di
             return None
         current = current_row(connection, found.council_code, found.period)
         counts = _unexplained_counts(connection, [found.id])
-    return _summary(found, current.id if current else None, counts.get(found.id, 0))
+        reopened = latest_reopenings(connection, [found.id])
+    return _summary(found, current.id if current else None, counts.get(found.id, 0), reopened.get(found.id))
 
 
 def findings_with_explanations(submission_id: int, *, engine_or_url: Engine | str) -> list[dict[str, Any]]:
     """The findings of one version in file order, each with its explanation (`explanation`,
-    `explained_by`; None when it has none), joined as `explanation_matches` says."""
+    `explained_by`, `explained_at`; None when it has none) and the analyst's review of it
+    (`review`, `reviewed_by`, `reviewed_at`, `review_reason`), joined as `explanation_matches`
+    says; `raised_by` / `raised_at` for a query an analyst raised; `is_open` as `query_is_open`."""
     f = FindingRecord
     with get_engine(engine_or_url).connect() as connection:
         rows = connection.execute(
@@ -319,9 +348,17 @@ def findings_with_explanations(submission_id: int, *, engine_or_url: Engine | st
                 f.row,
                 Explanation.text.label("explanation"),
                 Explanation.explained_by,
+                Explanation.explained_at,
+                Explanation.review,
+                Explanation.reviewed_by,
+                Explanation.reviewed_at,
+                Explanation.review_reason,
+                f.raised_by,
+                f.raised_at,
+                query_is_open().label("is_open"),
             )
             .outerjoin(Explanation, explanation_matches())
             .where(f.submission_id == submission_id)
             .order_by(f.id)
         ).mappings()
-        return [dict(row) for row in rows]
+        return [{**row, "is_open": bool(row["is_open"])} for row in rows]

@@ -47,7 +47,7 @@ class NationalData:
     """What the compile reads from the store (every frame keyed by council_code and period)."""
 
     submissions: pd.DataFrame  # every version: council_code, period, version, status, received_at, errors,
-    # queries, open_queries (queries without an explanation)
+    # queries, open_queries (queries without an explanation, or whose explanation an analyst rejected)
     strategy: pd.DataFrame  # current versions: council_code, period, <Strategy fields>
     activity: pd.DataFrame  # current versions: council_code, period, <Activity fields>
     children: pd.DataFrame  # current versions: council_code, period, local_child_id, keys, <Children fields>

@@ -47,6 +47,10 @@ OUTCOME_MESSAGES = {
     "duplicate": "This file is the same as a version you uploaded before, so nothing new was stored.",
     "explained": "Your explanation was saved.",
     "signed_off": "The return is signed off. Thank you.",
+    "explanation_accepted": "The explanation is accepted.",
+    "explanation_rejected": "The explanation is rejected: the query is open until the council explains it again.",
+    "query_raised": "The query is raised: the council must fix or explain it before signing off.",
+    "reopened": "The return is reopened: the council must sign it off again.",
 }
 
 
@@ -239,6 +243,7 @@ def submission_page(
         for (severity, rule), items in groups.items()
     ]
     is_current = current is not None and current.id == submission.id
+    reviewable = is_current and submission.status != "rejected"
     return page(
         request,
         "submission.html",
@@ -251,8 +256,11 @@ def submission_page(
         errors=[g for g in grouped if g["severity"] == "E"],
         queries=[g for g in grouped if g["severity"] != "E"],
         is_current=is_current,
-        can_write=session.user.role == "council" and is_current and submission.status != "rejected",
+        can_write=session.user.role == "council" and reviewable,
         can_sign_off=session.user.role == "council" and is_current and submission.can_sign_off,
+        # an analyst reviews the current version: explanations, queries of their own, reopening
+        can_review=session.user.role == "analyst" and reviewable,
+        sign_offs=portal.service.sign_off_history(code, submission.period),
         outcome_message=OUTCOME_MESSAGES.get(outcome or ""),
         outcome=outcome,
     )
@@ -264,7 +272,9 @@ def feedback(
 ) -> Response:
     if fmt not in ("xlsx", "html"):
         raise NotFound()
-    out = portal.settings.work_dir / "feedback" / code / submission.period / f"{submission.id}.{fmt}"
+    # named by the query count too: an analyst's query adds a finding to a stored version
+    name = f"{submission.id}-{submission.queries}.{fmt}"
+    out = portal.settings.work_dir / "feedback" / code / submission.period / name
     if not out.exists():
         try:
             portal.service.write_feedback(submission, fmt, out)  # type: ignore[arg-type]

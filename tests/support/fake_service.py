@@ -13,10 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from portal.services import (
+    AuditEntryView,
+    AuditLogPage,
     ContactView,
     FeedbackFormat,
     FindingView,
     ServiceError,
+    SignOffEvent,
     SubmissionView,
     TrackerRow,
     UploadOutcome,
@@ -43,7 +46,8 @@ class FakeService:
     validator: FakeValidator = _refuse_unreadable
     submissions: dict[int, SubmissionView] = field(default_factory=dict)
     finding_store: dict[int, list[FindingView]] = field(default_factory=dict)
-    audit_log: list[dict[str, Any]] = field(default_factory=list)
+    audit_log_rows: list[dict[str, Any]] = field(default_factory=list)
+    sign_offs: list[SignOffEvent] = field(default_factory=list)
     notified: list[dict[str, Any]] = field(default_factory=list)
     contact_list: list[ContactView] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -96,7 +100,7 @@ class FakeService:
                 unexplained_queries=queries,
             )
             self.submissions[submission.id] = submission
-            self.finding_store[submission.id] = list(findings)
+            self.finding_store[submission.id] = [replace(f, is_open=not f.is_error) for f in findings]
         self.audit(
             "submit", submitted_by, council_code=council_code, period=claimed_period, submission_id=submission.id
         )
@@ -138,22 +142,163 @@ class FakeService:
         findings = self.finding_store[current.id]
         for index, finding in enumerate(findings):
             if finding.rule == rule and finding.row == row and not finding.is_error:
-                findings[index] = replace(finding, explanation=text, explained_by=by)
+                findings[index] = replace(
+                    finding,
+                    explanation=text,
+                    explained_by=by,
+                    explained_at=datetime.now(UTC),
+                    review="pending",
+                    is_open=False,
+                )
                 break
         else:
             raise ServiceError(f"the current return has no query {rule} on row {row}")
-        open_queries = sum(1 for f in findings if not f.is_error and not f.explanation)
-        self.submissions[current.id] = replace(current, unexplained_queries=open_queries)
+        self._recount(current.id)
         self.audit("explain", by, council_code=council_code, period=period, submission_id=current.id)
+
+    def _recount(self, submission_id: int) -> None:
+        open_queries = sum(1 for f in self.finding_store[submission_id] if f.is_open)
+        self.submissions[submission_id] = replace(self.submissions[submission_id], unexplained_queries=open_queries)
 
     def sign_off(self, council_code: str, period: str, by: str) -> None:
         current = self.current_submission(council_code, period)
         if current is None or not current.can_sign_off:
             raise ServiceError("the return cannot be signed off while it has errors or unexplained queries")
+        now = datetime.now(UTC)
         self.submissions[current.id] = replace(
-            current, status="signed_off", signed_off_by=by, signed_off_at=datetime.now(UTC)
+            current,
+            status="signed_off",
+            signed_off_by=by,
+            signed_off_at=now,
+            reopened_at=None,
+            reopened_by=None,
+            reopen_reason=None,
         )
+        self.sign_offs.insert(0, SignOffEvent("signed_off", current.version, by, now))
         self.audit("sign_off", by, council_code=council_code, period=period, submission_id=current.id)
+
+    def sign_off_history(self, council_code: str, period: str) -> list[SignOffEvent]:
+        versions = {s.version for s in self.list_submissions(council_code, period)}
+        return [e for e in self.sign_offs if e.version in versions]
+
+    def _reviewable(self, council_code: str, period: str) -> SubmissionView:
+        current = self.current_submission(council_code, period)
+        if current is None or current.status == "rejected":
+            raise ServiceError("there is no accepted return to review")
+        return current
+
+    def _review(  # noqa: PLR0917
+        self, council_code: str, period: str, rule: str, row: int | None, by: str, reason: str | None
+    ) -> None:
+        current = self._reviewable(council_code, period)
+        findings = self.finding_store[current.id]
+        decision = "accepted" if reason is None else "rejected"
+        for index, finding in enumerate(findings):
+            if finding.rule == rule and finding.row == row and finding.explanation:
+                if finding.review == decision:
+                    raise ServiceError(f"the explanation was already {decision}")
+                findings[index] = replace(
+                    finding,
+                    review=decision,
+                    reviewed_by=by,
+                    reviewed_at=datetime.now(UTC),
+                    review_reason=reason,
+                    is_open=reason is not None,
+                )
+                break
+        else:
+            raise ServiceError(f"{rule} on row {row} has no explanation to review")
+        self._recount(current.id)
+        self.audit(
+            f"{'accept' if reason is None else 'reject'}_explanation",
+            by,
+            council_code=council_code,
+            period=period,
+            submission_id=current.id,
+        )
+        if reason is not None and current.status == "signed_off":
+            self._reopen(current.id, by, reason)
+
+    def accept_explanation(  # noqa: PLR0917
+        self, council_code: str, period: str, rule: str, row: int | None, by: str
+    ) -> None:
+        self._review(council_code, period, rule, row, by, None)
+
+    def reject_explanation(  # noqa: PLR0917
+        self, council_code: str, period: str, rule: str, row: int | None, reason: str, by: str
+    ) -> None:
+        self._review(council_code, period, rule, row, by, reason)
+
+    def raise_query(  # noqa: PLR0913
+        self, council_code: str, period: str, message: str, by: str, *, cell: str | None, field: str | None
+    ) -> None:
+        current = self._reviewable(council_code, period)
+        row = int("".join(c for c in cell if c.isdigit())) if cell else None
+        sheet = cell.split("!")[0] if cell else None
+        query = FindingView(
+            "ANL-01",
+            "Q",
+            sheet,
+            cell,
+            field,
+            None,
+            f"The national data team asks: {message}",
+            row,
+            raised_by=by,
+            raised_at=datetime.now(UTC),
+            is_open=True,
+        )
+        self.finding_store[current.id].append(query)
+        self.submissions[current.id] = replace(self.submissions[current.id], queries=current.queries + 1)
+        self._recount(current.id)
+        self.audit("raise_query", by, council_code=council_code, period=period, submission_id=current.id)
+        if current.status == "signed_off":
+            self._reopen(current.id, by, message)
+
+    def reopen(self, council_code: str, period: str, reason: str, by: str) -> None:
+        current = self._reviewable(council_code, period)
+        if current.status != "signed_off":
+            raise ServiceError("the return is not signed off: nothing to reopen")
+        self._reopen(current.id, by, reason)
+
+    def _reopen(self, submission_id: int, by: str, reason: str) -> None:
+        current = self.submissions[submission_id]
+        now = datetime.now(UTC)
+        self.submissions[submission_id] = replace(
+            current,
+            status="accepted",
+            signed_off_by=None,
+            signed_off_at=None,
+            reopened_by=by,
+            reopened_at=now,
+            reopen_reason=reason,
+        )
+        self.sign_offs.insert(0, SignOffEvent("reopened", current.version, by, now, "reopened", reason))
+        self.audit("reopen", by, council_code=current.council_code, period=current.period, submission_id=submission_id)
+
+    def audit_log(  # noqa: PLR0913
+        self,
+        *,
+        council_code: str | None = None,
+        period: str | None = None,
+        actor: str | None = None,
+        action: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> AuditLogPage:
+        rows = [
+            r
+            for r in reversed(self.audit_log_rows)
+            if (council_code is None or r["council_code"] == council_code)
+            and (period is None or r["period"] == period)
+            and (actor is None or actor.lower() in r["actor"].lower())
+            and (action is None or r["action"] == action)
+        ]
+        entries = [AuditEntryView(**r) for r in rows[offset : offset + limit]]
+        return AuditLogPage(entries=entries, total=len(rows), limit=limit, offset=offset)
+
+    def audit_actions(self) -> list[str]:
+        return sorted({r["action"] for r in self.audit_log_rows})
 
     def audit(
         self,
@@ -165,8 +310,10 @@ class FakeService:
         submission_id: int | None = None,
         detail: dict[str, Any] | None = None,
     ) -> None:
-        self.audit_log.append(
+        self.audit_log_rows.append(
             {
+                "id": len(self.audit_log_rows) + 1,
+                "at": datetime.now(UTC),
                 "action": action,
                 "actor": actor,
                 "council_code": council_code,

@@ -40,11 +40,11 @@ def warm_up(version: str = "1.0") -> None:
 
 
 def implemented_rule_ids(standard: Standard) -> dict[str, str]:
-    """Rule id -> "expectation" or "function", for every rule validation runs (all but cross_council)."""
+    """Rule id -> "expectation" or "function", for every rule validation runs (`Rule.validated`)."""
     expected = {e.rule for e in standard_expectations(standard.version)}
     out: dict[str, str] = {}
     for rule in standard.rules:
-        if rule.scope == "cross_council":
+        if not rule.validated:
             continue
         if rule.id in REGISTRY:
             out[rule.id] = "function"
@@ -183,7 +183,7 @@ def validate_return(
     gx_at = time.perf_counter()
     for rule in standard.rules:
         function = REGISTRY.get(rule.id)
-        if function is not None and rule.scope != "cross_council":
+        if function is not None and rule.validated:
             findings.extend(function(ctx))
     functions_at = time.perf_counter()
 
