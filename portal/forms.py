@@ -67,6 +67,14 @@ class ExplanationForm(PortalForm):
     text: Annotated[str, _cut(4000, strip=True)] = ""
 
 
+class TraceForm(PortalForm):
+    """Acknowledge, resolve or reopen a child to trace (`pipeline.tracing`)."""
+
+    trace_id: Annotated[int | None, BeforeValidator(_row_number)] = None  # a positive number, like a row
+    resolution: Annotated[str, _cut(20, strip=True)] = ""
+    note: Annotated[str, _cut(2000, strip=True)] = ""
+
+
 class NewAccountForm(PortalForm):
     """Kept as typed (the page shows it again on an error); `Accounts.add_user` normalises."""
 
@@ -103,6 +111,7 @@ def checked_form(model: type[FormT]) -> Callable[..., Any]:
 
 ExplanationFields = Annotated[ExplanationForm, Depends(checked_form(ExplanationForm))]
 NewAccountFields = Annotated[NewAccountForm, Depends(checked_form(NewAccountForm))]
+TraceFields = Annotated[TraceForm, Depends(checked_form(TraceForm))]
 
 
 async def login_form(request: Request) -> LoginForm:

@@ -17,7 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 
@@ -31,6 +31,9 @@ from portal.services import (
     tracker_rows,
 )
 from schemas.calendar import Period
+
+if TYPE_CHECKING:
+    from pipeline.tracing import TraceView, TracingSummary
 
 
 def _parse_time(value: Any) -> datetime:
@@ -285,6 +288,34 @@ class StoreService:
         frame = council_tracker(self.engine, council_code, periods, today=today)
         # across a recode the row may carry the council's other code: link the page's council
         return tracker_rows(frame, lambda _code, p: self.current_submission(council_code, p.code))
+
+    def children_to_trace(self, council_code: str) -> list[TraceView]:
+        from pipeline.tracing import children_to_trace
+
+        return children_to_trace(self.engine, council_code)
+
+    def move_trace(
+        self, council_code: str, trace_id: int, action: str, by: str, *, resolution: str = "", note: str = ""
+    ) -> None:
+        from pipeline import tracing
+        from store import StoreError
+
+        try:
+            if action == "acknowledge":
+                tracing.acknowledge(self.engine, trace_id, council_code, by=by, note=note)
+            elif action == "resolve":
+                tracing.resolve(self.engine, trace_id, council_code, resolution, by=by, note=note)
+            elif action == "reopen":
+                tracing.reopen(self.engine, trace_id, council_code, by=by, note=note)
+            else:
+                raise ServiceError(f"Unknown action {action!r}.")
+        except StoreError as error:
+            raise ServiceError(_sentence(str(error))) from None
+
+    def tracing_summary(self, today: date) -> TracingSummary:
+        from pipeline.tracing import tracing_summary
+
+        return tracing_summary(self.engine, today)
 
     def write_template(self, council_code: str, period: str, out: Path) -> Path:
         from reports.template import write_template
