@@ -787,9 +787,7 @@ def trace_summary(
     register = register or load_register()
     ages = trace_ages(traced, today)
     told = _told_lineages(ages, register)
-    councils = [
-        {"council_code": lineage, **_summarise(group)} for lineage, group in told.groupby("lineage", sort=True)
-    ]
+    councils = [{"council_code": lineage, **_summarise(group)} for lineage, group in told.groupby("lineage", sort=True)]
     pairs_of = ages.assign(
         from_lineage=[register.lineage_or_self(c) for c in ages["from_council_code"]],
         to_lineage=[register.lineage_or_self(c) for c in ages["to_council_code"]],

@@ -23,7 +23,7 @@ from test_portal_browser import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS, shot, sign
 
 from lscb.settings import DEMO_KEY
 from tests.support.portal import Server, default_database_url, prepare_database
-from tests.support.tracing import A, A_IDS, B, Q1, TODAY, build_world
+from tests.support.tracing import A_IDS, Q1, TODAY, A, B, build_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(900)]
 
