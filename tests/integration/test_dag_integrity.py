@@ -22,7 +22,7 @@ EXPECTED_DAGS = {"quarterly_return", "annual_report"}
 # Modules a DAG file must not import at parse time (the scheduler parses DAG files every 30 s).
 HEAVY = ("great_expectations", "pandas", "sqlalchemy", "openpyxl", "python_calamine", "weasyprint", "numpy")
 # Project modules a DAG file may import at parse time: configuration and the calendar only.
-LIGHT_PROJECT = ("lscb", "lscb.settings", "lscb.airflow_support", "schemas", "schemas.calendar")
+LIGHT_PROJECT = ("lscb", "lscb.errors", "lscb.settings", "lscb.airflow_support", "schemas", "schemas.calendar")
 PROJECT_PACKAGES = ("lscb", "schemas", "transforms", "reports", "portal")
 
 
