@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from portal.accounts import Session
 from portal.context import Portal
 from portal.dependencies import Analyst, CouncilToRead, CouncilToWrite, PortalContext, SignedIn
+from portal.errors import NotFound
 from portal.forms import TraceFields, TraceForm
 from portal.links import redirect, url
 from portal.pages import error_page, page
@@ -72,15 +73,8 @@ def council_cases(
 
 def _move(request: Request, portal: Portal, session: Session, code: str, *, action: str, form: TraceForm) -> Response:
     back = f"/councils/{code}/children-to-trace"
-    if form.trace_id is None:
-        return error_page(
-            request,
-            400,
-            title="Not saved",
-            heading="Choose a case first",
-            text="Go back to the list and use the buttons beside the case.",
-            back=url(request, back),
-        )
+    if form.trace_id is None or form.trace_id not in {c.id for c in portal.service.children_to_trace(code)}:
+        raise NotFound()  # another council's case is out of reach, and looks like one that does not exist
     try:
         portal.service.move_trace(
             code, form.trace_id, action, session.user.email, resolution=form.resolution, note=form.note

@@ -303,3 +303,46 @@ def test_cli_refusals_are_one_line(
     assert main(["findings", "summary", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert {r["council_code"] for r in summary["councils"]} == {A, B, C}
+
+
+def test_the_portal_forms_need_the_sessions_token_and_the_councils_own_case(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.compile(Q1, TODAY)
+    monkeypatch.setenv("LSCB_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("LSCB_DEMO", "1")
+    rig = build_rig(tmp_path / "var", database_url=world.url)
+    a = TestClient(rig.app)
+    assert login(a, rig.emails["council_a"]).status_code == 303
+    token = csrf_token(a.get(f"/councils/{A}/children-to-trace").text)
+    lost = case(world, A, "X1", "HART-LOST-01")
+    not_told = case(world, B, "X2", "MIDD-BOTH-07")  # B's X2: A is not told about it
+    before = [(r.id, r.status) for r in rows(world)]
+
+    def post(council: str, action: str, **data: Any) -> Any:
+        return a.post(f"/councils/{council}/children-to-trace/{action}", data=data, follow_redirects=False)
+
+    assert post(A, "acknowledge", csrf_token="forged", trace_id=lost.id).status_code == 403
+    missing = post(A, "acknowledge", csrf_token=token, trace_id=999_999)
+    foreign = post(A, "acknowledge", csrf_token=token, trace_id=not_told.id)
+    assert missing.status_code == foreign.status_code == 404 and missing.text == foreign.text
+    assert post(B, "acknowledge", csrf_token=token, trace_id=not_told.id).status_code == 404
+    assert post(A, "resolve", csrf_token=token, trace_id="").status_code == 404
+    assert [(r.id, r.status) for r in rows(world)] == before  # nothing moved
+
+    assert post(A, "acknowledge", csrf_token=token, trace_id=lost.id).status_code == 303
+    again = post(A, "acknowledge", csrf_token=token, trace_id=lost.id)
+    assert again.status_code == 409 and "cannot be acknowledged" in again.text
+    other = post(A, "resolve", csrf_token=token, trace_id=lost.id, resolution="other")
+    assert other.status_code == 409 and "note" in other.text
+    assert post(A, "reopen", csrf_token=token, trace_id=lost.id).status_code == 303
+    assert [e.action for e in audit(world) if e.action != "trace_compile"] == ["trace_acknowledge", "trace_reopen"]
+
+    analyst = TestClient(rig.app)
+    assert login(analyst, rig.emails["analyst"]).status_code == 303
+    page = analyst.get(f"/councils/{A}/children-to-trace").text
+    assert "HART-LOST-01" in page and "Acknowledge</button>" not in page and "Resolve</button>" not in page
+    national = analyst.get("/national/children-to-trace")
+    assert national.status_code == 200 and f'data-pair="{A}-{B}"' in national.text
+    assert "HART-" not in national.text and "MIDD-" not in national.text  # counts, never a child's id
+    assert a.get("/national/children-to-trace").status_code == 404
