@@ -279,9 +279,10 @@ def children_to_trace(
 
 
 def parse_resolution(text: str) -> str:
-    code = RESOLUTION_NAMES.get(str(text or "").strip().lower().replace("-", "_"))
-    code = code or RESOLUTION_NAMES.get(str(text or "").strip().lower())
-    if code not in RESOLUTIONS:
+    """The stored code for a resolution as typed: `found`, `not-ours`, `other` (or the codes)."""
+    typed = str(text or "").strip().lower()
+    code = RESOLUTION_NAMES.get(typed.replace("-", "_")) or RESOLUTION_NAMES.get(typed)
+    if code is None or code not in RESOLUTIONS:
         raise StoreError("the resolution is one of: found (found and recorded), not-ours, other")
     return code
 
