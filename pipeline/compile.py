@@ -2,7 +2,8 @@
 
 Reads every council's current version up to the period after (X1 needs P+1) from the store,
 links children across councils and computes the measures (`reports.compile.compile_tables`,
-pure), and writes the analysts' outputs (`reports.compile.write_compile`).
+pure), records the cross-council findings as children to trace (`pipeline.tracing`), and writes
+the analysts' outputs (`reports.compile.write_compile`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from pipeline.population import read_population
+from pipeline.tracing import record_compile as record_children_to_trace
 from reports.compile import CompileOutcome, CompileTables, compile_tables, write_compile
 from schemas.calendar import Period
 from store.engine import get_engine
@@ -41,4 +43,5 @@ def compile_period(
 ) -> CompileOutcome:
     """Compile `period` from the store into `out_dir` (created if needed)."""
     tables = compile_period_tables(engine, period, population_csv=population_csv, today=today)
+    tables = record_children_to_trace(engine, tables, today=today)  # the store's cases, and gaps' >28 days
     return write_compile(tables, Path(out_dir), population_given=population_csv is not None)

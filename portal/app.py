@@ -6,8 +6,8 @@ under any prefix. Airflow gives plugin apps no authentication, so the portal has
 (`portal.accounts`).
 
 `create_app` only assembles: the portal context on `app.state`, the security headers, the
-error pages, the routers (`portal.routes`: sign-in, council pages, analysts' review, national
-pages, the audit log, accounts) and the static files. Who may reach what is
+error pages, the routers (`portal.routes`: sign-in, council pages, analysts' review, children to
+trace, national pages, the audit log, accounts) and the static files. Who may reach what is
 `portal.dependencies`; forms are `portal.forms`.
 """
 
@@ -28,7 +28,7 @@ from portal.context import Portal, portal_of
 from portal.errors import CsrfFailed, LoginRequired, NotFound
 from portal.links import prefix, redirect
 from portal.pages import error_page, not_found_page, templates_for_app
-from portal.routes import admin, audit, auth, councils, national, review
+from portal.routes import admin, audit, auth, councils, national, review, tracing
 from portal.services import PortalService
 from portal.settings import PortalConfig
 
@@ -117,7 +117,8 @@ def create_app(
     app.add_exception_handler(Exception, server_error)
     app.add_exception_handler(LoginRequired, login_required)
     app.add_exception_handler(CsrfFailed, csrf_failed)
-    for area in (auth, councils, review, national, audit, admin):
+    # tracing before national: /national/children-to-trace is not a period for /national/{period}
+    for area in (auth, councils, review, tracing, national, audit, admin):
         app.include_router(area.router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     return app

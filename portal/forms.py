@@ -86,6 +86,12 @@ class QueryForm(PortalForm):
 
 class ReopenForm(PortalForm):
     reason: Annotated[str, _cut(4000, strip=True)] = ""
+class TraceForm(PortalForm):
+    """Acknowledge, resolve or reopen a child to trace (`pipeline.tracing`)."""
+
+    trace_id: Annotated[int | None, BeforeValidator(_row_number)] = None  # a positive number, like a row
+    resolution: Annotated[str, _cut(20, strip=True)] = ""
+    note: Annotated[str, _cut(2000, strip=True)] = ""
 
 
 class NewAccountForm(PortalForm):
@@ -134,6 +140,7 @@ QueryFields = Annotated[QueryForm, Depends(checked_form(QueryForm))]
 ReopenFields = Annotated[ReopenForm, Depends(checked_form(ReopenForm))]
 NewAccountFields = Annotated[NewAccountForm, Depends(checked_form(NewAccountForm))]
 ContactFields = Annotated[ContactForm, Depends(checked_form(ContactForm))]
+TraceFields = Annotated[TraceForm, Depends(checked_form(TraceForm))]
 
 
 async def login_form(request: Request) -> LoginForm:

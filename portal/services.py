@@ -13,9 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from schemas.calendar import Period
+
+if TYPE_CHECKING:  # the pipeline is imported when a page needs it (importing the portal stays cheap)
+    from pipeline.tracing import TraceView, TracingSummary
 
 UploadStatus = Literal["accepted", "rejected", "refused", "duplicate"]
 TrackerStatus = Literal[
@@ -262,6 +265,22 @@ class PortalService(Protocol):
     ) -> list[TrackerRow]:
         """The same tracker's rows for one council, one per period in which the register expects
         it, in the order of `periods`; each links to the council's current version."""
+        ...
+
+    def children_to_trace(self, council_code: str) -> list[TraceView]:
+        """The cross-council findings the council is told about, as it sees them (its own
+        local_child_id only): `pipeline.tracing.children_to_trace`."""
+        ...
+
+    def move_trace(
+        self, council_code: str, trace_id: int, action: str, by: str, *, resolution: str = "", note: str = ""
+    ) -> None:
+        """acknowledge, resolve (with a resolution) or reopen one of the council's cases;
+        ServiceError when it is not the council's or its status does not allow it."""
+        ...
+
+    def tracing_summary(self, today: date) -> TracingSummary:
+        """Analysts: open and resolved counts and ages per council and per pair of councils."""
         ...
 
 

@@ -38,6 +38,7 @@ from schemas.calendar import Period
 
 if TYPE_CHECKING:
     from pipeline.chase import Mailer
+    from pipeline.tracing import TraceView, TracingSummary
 
 
 def _parse_time(value: Any) -> datetime:
@@ -412,6 +413,33 @@ class StoreService:
             remove_contact(self.engine, council_code, email, by=by)
         except StoreError as error:
             raise ServiceError(_sentence(str(error))) from None
+    def children_to_trace(self, council_code: str) -> list[TraceView]:
+        from pipeline.tracing import children_to_trace
+
+        return children_to_trace(self.engine, council_code)
+
+    def move_trace(
+        self, council_code: str, trace_id: int, action: str, by: str, *, resolution: str = "", note: str = ""
+    ) -> None:
+        from pipeline import tracing
+        from store import StoreError
+
+        try:
+            if action == "acknowledge":
+                tracing.acknowledge(self.engine, trace_id, council_code, by=by, note=note)
+            elif action == "resolve":
+                tracing.resolve(self.engine, trace_id, council_code, resolution, by=by, note=note)
+            elif action == "reopen":
+                tracing.reopen(self.engine, trace_id, council_code, by=by, note=note)
+            else:
+                raise ServiceError(f"Unknown action {action!r}.")
+        except StoreError as error:
+            raise ServiceError(_sentence(str(error))) from None
+
+    def tracing_summary(self, today: date) -> TracingSummary:
+        from pipeline.tracing import tracing_summary
+
+        return tracing_summary(self.engine, today)
 
     def write_template(self, council_code: str, period: str, out: Path) -> Path:
         from reports.template import write_template

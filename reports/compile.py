@@ -35,7 +35,15 @@ from schemas.calendar import Period
 from schemas.lifecycle import TRACKER_LABELS, TRACKER_STATES
 from schemas.register import Register, load_register
 from schemas.standard import load_standard
-from transforms.link import RULES, CrossCouncilFinding, council_findings, link, pair_counts, x1_decided_through
+from transforms.link import (
+    RULES,
+    ChildToTrace,
+    CrossCouncilFinding,
+    council_findings,
+    link,
+    pair_counts,
+    x1_decided_through,
+)
 from transforms.measures import MEASURES, NationalData, gaps, league_table, tracker
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -52,6 +60,8 @@ class CompileTables:
     cross_council: pd.DataFrame  # pair counts
     findings: list[CrossCouncilFinding]
     council_findings: pd.DataFrame
+    # the same findings with their stable identities, for the children-to-trace store (not written here)
+    traceable: list[ChildToTrace] = field(default_factory=list)
 
 
 @dataclass
@@ -113,6 +123,7 @@ def compile_tables(
         cross_council=pairs,
         findings=findings,
         council_findings=told_frame,
+        traceable=[t for t in result.traceable if t.finding.period <= p.code],
     )
 
 

@@ -166,6 +166,11 @@ class Register:
         """One value for every code of one council through recodes: its latest code."""
         return list(self._recode_chain(code))[-1]
 
+    def recodes(self, code: str) -> list[str]:
+        """Every code of this council through recodes, oldest first. The first is a lineage that
+        never changes when the register later gains a recode (`lineage_id` would move on)."""
+        return list(self._recode_chain(code))
+
     def lineage_or_self(self, code: str) -> str:
         """`lineage_id` for a code the register knows; the code itself for one it does not (a
         population file or an old extract may carry codes from outside the register)."""

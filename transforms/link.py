@@ -20,13 +20,18 @@ Councils are compared through the register: a recode is the same council (never 
 between its codes), and a council "is or became" its successors, so a child who moved to
 Cumbria and appears in Cumberland after the split has arrived. Findings carry each council's
 own local_child_id only; keys never leave this module.
+
+Each finding also gets a stable identity (`ChildToTrace.identity`, a sha256 of the child's key,
+the rule, the pair of councils and the period), so that the councils told about it can follow it
+up across recompiles: the same case found again is the same case, never a new one.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
@@ -94,9 +99,33 @@ class CouncilFinding:
 
 
 @dataclass(frozen=True)
+class ChildToTrace:
+    """A cross-council finding with what following it up needs (analysts and the store only).
+
+    `identity`: sha256 hex of the child's pseudonymised key, the rule, the two councils (by the
+    first code of their lineage, so a recode, even one the register learns later, keeps it) and
+    the period. The same case found by a later compile has the same identity. The key is the
+    smallest UPN key, else the smallest NHS key, of the child's records up to the finding's
+    period (later returns cannot change it); for a child with no key, the smallest council
+    lineage + local_child_id among those records. Only the hash leaves this module.
+
+    `closed_on`, `birth_month` (YYYY-MM), `sex`: from the record the finding is about (for X1 the
+    sending council's closing record): what a council that holds no record of the child needs to
+    look for it.
+    """
+
+    identity: str
+    finding: CrossCouncilFinding
+    closed_on: date | None
+    birth_month: str | None
+    sex: str | None
+
+
+@dataclass(frozen=True)
 class LinkResult:
     findings: list[CrossCouncilFinding]
     children: int  # distinct children (clusters) among the records
+    traceable: list[ChildToTrace] = field(default_factory=list)  # one per finding, in the same order
 
     def for_period(self, period: str) -> list[CrossCouncilFinding]:
         return [f for f in self.findings if f.period == period]
@@ -111,6 +140,7 @@ class _Relations:
         self.register = register
         self._lineage: dict[str, str] = {}
         self._became: dict[tuple[str, str], bool] = {}
+        self._first: dict[str, str] = {}
 
     def lineage(self, code: str) -> str:
         if code not in self._lineage:
@@ -119,6 +149,15 @@ class _Relations:
             except KeyError:
                 self._lineage[code] = code
         return self._lineage[code]
+
+    def first_code(self, code: str) -> str:
+        """The oldest code of the council's lineage: stable when the register gains a recode."""
+        if code not in self._first:
+            try:
+                self._first[code] = self.register.recodes(code)[0]
+            except KeyError:
+                self._first[code] = code
+        return self._first[code]
 
     def same(self, a: str, b: str) -> bool:
         return self.lineage(a) == self.lineage(b)
@@ -322,7 +361,7 @@ def link(
     decided_code = x1_decided_through.code if isinstance(x1_decided_through, Period) else x1_decided_through
     decided = _ordinal(decided_code) if decided_code else None
 
-    findings: set[CrossCouncilFinding] = set()
+    found: dict[CrossCouncilFinding, int] = {}  # each finding -> the record it is about
     by_child: dict[int, list[int]] = defaultdict(list)
     for i, child in enumerate(records["child"].to_numpy()):
         by_child[int(child)].append(i)
@@ -330,12 +369,17 @@ def link(
     multi_children = set(multi.index[multi > 1].astype(int))
     cols = {c: records[c].to_numpy() for c in records.columns}
 
-    findings.update(_x1(records, by_child, cols, relations, decided))
-    findings.update(_x2(multi_children, by_child, cols, relations, subs))
-    findings.update(_x3(records, cols, relations))
-    findings.update(_x4(records, by_child, cols, relations))
-    findings.update(_x5(records, multi_children, by_child, cols, relations))
-    return LinkResult(findings=sorted(findings, key=_finding_order), children=len(by_child))
+    for finding, row in (
+        *_x1(records, by_child, cols, relations, decided),
+        *_x2(multi_children, by_child, cols, relations, subs),
+        *_x3(records, cols, relations),
+        *_x4(records, by_child, cols, relations),
+        *_x5(records, multi_children, by_child, cols, relations),
+    ):
+        found.setdefault(finding, row)
+    findings = sorted(found, key=_finding_order)
+    traceable = _traceable(findings, found, by_child, cols, relations)
+    return LinkResult(findings=findings, children=len(by_child), traceable=traceable)
 
 
 def _finding_order(f: CrossCouncilFinding) -> tuple[str, ...]:
@@ -371,7 +415,7 @@ def _x1(
     cols: dict[str, np.ndarray],
     relations: _Relations,
     decided: int | None,
-) -> list[CrossCouncilFinding]:
+) -> list[tuple[CrossCouncilFinding, int]]:
     """Closed MOVED_OUT to B in P; the child is in no return of B (or what B became) for P or P+1."""
     out = []
     moved = records.index[(records["closure_reason"] == MOVED_OUT) & records["moved_to_council"].notna()]
@@ -386,7 +430,7 @@ def _x1(
             for j in by_child[int(cols["child"][i])]
         )
         if not arrived:
-            out.append(CrossCouncilFinding("X1", cols["period"][i], a, b, cols["local_child_id"][i], None))
+            out.append((CrossCouncilFinding("X1", cols["period"][i], a, b, cols["local_child_id"][i], None), int(i)))
     return out
 
 
@@ -396,7 +440,7 @@ def _x2(
     cols: dict[str, np.ndarray],
     relations: _Relations,
     subs: set[tuple[str, int]],
-) -> list[CrossCouncilFinding]:
+) -> list[tuple[CrossCouncilFinding, int]]:
     """Open in A in P, a new case in B in P or P+1, and A never closed it.
 
     "New case" in B: B's first record of the child, identified in that period, or B had sent a
@@ -427,21 +471,22 @@ def _x2(
                 a, b = cols["council_code"][a_row], cols["council_code"][first]
                 if relations.related(a, b):
                     continue
-                out.append(
-                    CrossCouncilFinding(
-                        "X2", cols["period"][first], a, b, cols["local_child_id"][a_row], cols["local_child_id"][first]
-                    )
+                finding = CrossCouncilFinding(
+                    "X2", cols["period"][first], a, b, cols["local_child_id"][a_row], cols["local_child_id"][first]
                 )
+                out.append((finding, a_row))
     return out
 
 
-def _x3(records: pd.DataFrame, cols: dict[str, np.ndarray], relations: _Relations) -> list[CrossCouncilFinding]:
+def _x3(
+    records: pd.DataFrame, cols: dict[str, np.ndarray], relations: _Relations
+) -> list[tuple[CrossCouncilFinding, int]]:
     """The same key in two councils with a different birth month or sex (U matches any sex).
 
     One finding per child and pair of councils, in the first period both conflicting records
     exist; `from` is the council that reported the child first.
     """
-    found: dict[tuple[str, str, str, str], CrossCouncilFinding] = {}
+    found: dict[tuple[str, str, str, str], tuple[CrossCouncilFinding, int]] = {}
     for column in ("upn_key", "nhs_key"):
         keyed = records[records[column].notna()]
         counts = keyed.groupby(column)["lineage"].nunique()
@@ -465,8 +510,8 @@ def _x3(records: pd.DataFrame, cols: dict[str, np.ndarray], relations: _Relation
                     finding = CrossCouncilFinding(
                         "X3", period, a, b, cols["local_child_id"][i], cols["local_child_id"][j]
                     )
-                    if key not in found or finding.period < found[key].period:
-                        found[key] = finding
+                    if key not in found or finding.period < found[key][0].period:
+                        found[key] = (finding, int(i))
     return list(found.values())
 
 
@@ -480,7 +525,7 @@ def _conflict(cols: dict[str, np.ndarray], i: int, j: int) -> bool:
 
 def _x4(
     records: pd.DataFrame, by_child: dict[int, list[int]], cols: dict[str, np.ndarray], relations: _Relations
-) -> list[CrossCouncilFinding]:
+) -> list[tuple[CrossCouncilFinding, int]]:
     """B names moved_from_council A; A (or a predecessor or successor of A) never reported the child.
 
     Reported once per child and pair, in the first period B names A.
@@ -499,11 +544,10 @@ def _x4(
         a = cols["moved_from_council"][i]
         reported = any(relations.related(a, cols["council_code"][j]) for j in by_child[child])
         if not reported:
-            out.append(
-                CrossCouncilFinding(
-                    "X4", cols["period"][i], a, cols["council_code"][i], None, cols["local_child_id"][i]
-                )
+            finding = CrossCouncilFinding(
+                "X4", cols["period"][i], a, cols["council_code"][i], None, cols["local_child_id"][i]
             )
+            out.append((finding, i))
     return out
 
 
@@ -513,7 +557,7 @@ def _x5(
     by_child: dict[int, list[int]],
     cols: dict[str, np.ndarray],
     relations: _Relations,
-) -> list[CrossCouncilFinding]:
+) -> list[tuple[CrossCouncilFinding, int]]:
     """Open at the same period end in two councils (not two codes of one council).
 
     One finding per child, pair and period; `from` is the council that reported the child first.
@@ -540,16 +584,90 @@ def _x5(
                     a, b = cols["council_code"][i], cols["council_code"][j]
                     if relations.related(a, b):
                         continue
-                    out.append(
-                        CrossCouncilFinding(
-                            "X5", _period_code(p), a, b, cols["local_child_id"][i], cols["local_child_id"][j]
-                        )
+                    finding = CrossCouncilFinding(
+                        "X5", _period_code(p), a, b, cols["local_child_id"][i], cols["local_child_id"][j]
                     )
+                    out.append((finding, i))
     return out
 
 
 # --------------------------------------------------------------------------------------------
+# Stable identities (children to trace)
+
+
+def trace_identity(child: str, rule: str, period: str, from_lineage: str, to_lineage: str) -> str:
+    """sha256 hex of one case: the child's token (a key, or lineage + local id), the rule, the
+    period and the two councils' lineages. Versioned, so a change of recipe is never a collision."""
+    text = "\x1f".join(("lscb-trace/1", child, rule, period, from_lineage, to_lineage))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _traceable(
+    findings: list[CrossCouncilFinding],
+    rows: dict[CrossCouncilFinding, int],
+    by_child: dict[int, list[int]],
+    cols: dict[str, np.ndarray],
+    relations: _Relations,
+) -> list[ChildToTrace]:
+    tokens: dict[tuple[int, int], str] = {}
+    out = []
+    for f in findings:
+        i = rows[f]
+        child, p = int(cols["child"][i]), _ordinal(f.period)
+        if (child, p) not in tokens:
+            # records up to the finding's period only: a later return cannot move the identity
+            earlier = [j for j in by_child[child] if int(cols["p"][j]) <= p] or [i]
+            tokens[(child, p)] = _child_token(earlier, cols, relations)
+        closed = cols["closed_on"][i]
+        out.append(
+            ChildToTrace(
+                identity=trace_identity(
+                    tokens[(child, p)],
+                    f.rule,
+                    f.period,
+                    relations.first_code(f.from_council_code),
+                    relations.first_code(f.to_council_code),
+                ),
+                finding=f,
+                closed_on=None if pd.isna(closed) else pd.Timestamp(closed).date(),
+                birth_month=cols["birth_month"][i],
+                sex=cols["sex"][i],
+            )
+        )
+    return out
+
+
+def _child_token(rows: list[int], cols: dict[str, np.ndarray], relations: _Relations) -> str:
+    for kind, column in (("UPN", "upn_key"), ("NHS", "nhs_key")):
+        keys = [str(cols[column][j]) for j in rows if cols[column][j] is not None]
+        if keys:
+            return f"{kind}:{min(keys)}"
+    return "ID:" + min(f"{relations.first_code(cols['council_code'][j])}\x1f{cols['local_child_id'][j]}" for j in rows)
+
+
+# --------------------------------------------------------------------------------------------
 # What each council is told, and counts per pair
+
+# Which side of a finding is told about it (and may follow it up): X1 both councils (the
+# receiving one without any id); X2 the council that never closed the case; X3 and X5 both; X4
+# the council that named the other.
+TOLD: dict[str, tuple[str, ...]] = {
+    "X1": ("from", "to"),
+    "X2": ("from",),
+    "X3": ("from", "to"),
+    "X4": ("to",),
+    "X5": ("from", "to"),
+}
+
+# Following a finding up: open -> acknowledged -> resolved (how, with a note); reopen goes back.
+TRACE_STATUSES = ("open", "acknowledged", "resolved")
+RESOLUTIONS = ("found_recorded", "not_ours", "other")
+RESOLUTION_LABELS = {"found_recorded": "Found and recorded", "not_ours": "Not ours", "other": "Other"}
+TRACE_ACTIONS: dict[str, tuple[tuple[str, ...], str]] = {  # action -> (from statuses, to status)
+    "acknowledge": (("open",), "acknowledged"),
+    "resolve": (("open", "acknowledged"), "resolved"),
+    "reopen": (("acknowledged", "resolved"), "open"),
+}
 
 
 def council_findings(
@@ -558,11 +676,7 @@ def council_findings(
     register: Register | None = None,
     standard: Standard | None = None,
 ) -> list[CouncilFinding]:
-    """Each finding as the councils concerned see it, with only their own local_child_id.
-
-    X1: both councils (the receiving one without any id); X2: the council that never closed the
-    case; X3 and X5: both; X4: the council that named the other.
-    """
+    """Each finding as the councils concerned see it (`TOLD`), with only their own local_child_id."""
     register = register or load_register()
     standard = standard or load_standard()
 
@@ -580,16 +694,13 @@ def council_findings(
             message = text.format(local_child_id=own_id, other_council=name(other), period=f.period)
             out.append(CouncilFinding(council, f.rule, f.period, own_id, other, message))
 
-        if f.rule == "X1":
-            told(f.from_council_code, f.from_local_child_id, f.to_council_code)
-            told(f.to_council_code, None, f.from_council_code, X1_RECEIVING_MESSAGE)
-        elif f.rule == "X2":
-            told(f.from_council_code, f.from_local_child_id, f.to_council_code)
-        elif f.rule == "X4":
-            told(f.to_council_code, f.to_local_child_id, f.from_council_code)
-        else:  # X3, X5
-            told(f.from_council_code, f.from_local_child_id, f.to_council_code)
-            told(f.to_council_code, f.to_local_child_id, f.from_council_code)
+        for side in TOLD[f.rule]:
+            if side == "from":
+                told(f.from_council_code, f.from_local_child_id, f.to_council_code)
+            elif f.rule == "X1":  # the receiving council holds no record: it gets no id
+                told(f.to_council_code, None, f.from_council_code, X1_RECEIVING_MESSAGE)
+            else:
+                told(f.to_council_code, f.to_local_child_id, f.from_council_code)
     return sorted(out, key=lambda t: (t.council_code, t.period, t.rule, t.local_child_id or "", t.other_council_code))
 
 

@@ -12,7 +12,10 @@ Outputs (one row per expected council and period, or per council and financial y
 - `league_table`: the measures of section 7 with value, rank, band A (best) to D, the England
   and regional values and the change on the previous period (see `MEASURES` for each definition).
 - `gaps`: missing and late returns, strategy gaps, field completeness, children with missing
-  episodes and no return interview offered, cross-council findings per council.
+  episodes and no return interview offered, cross-council findings per council, and (given the
+  children-to-trace frame) the findings a council has left unresolved for more than 28 days.
+- `trace_summary`: the children to trace per council and per pair of councils: open and resolved
+  counts and ages.
 
 Value `None` means "not available" (`x`: no return, or no population); `NOT_APPLICABLE` means
 the measure has no meaning there (`z`: a rate over zero).
@@ -33,6 +36,7 @@ from schemas.calendar import Period, financial_year_periods, format_financial_ye
 from schemas.lifecycle import CURRENT_STATUSES, version_state
 from schemas.register import COUNTRY_CODE, Council, Register, load_register
 from schemas.standard import Standard, load_standard
+from transforms.link import TOLD
 
 BANDS = ("A", "B", "C", "D")
 NOT_APPLICABLE = "z"
@@ -593,6 +597,7 @@ def gaps(
     data: NationalData,
     *,
     cross_council: pd.DataFrame | None = None,
+    traced: pd.DataFrame | None = None,
     register: Register | None = None,
     standard: Standard | None = None,
     today: date | None = None,
@@ -603,7 +608,8 @@ def gaps(
     PLANNING), no_co_located_team, no_health_in_protocol, children, missing_no_interview
     (children with missing episodes and return_interview_offered not Y), x1..x5 (cross-council
     findings in which the council is either side), completeness_<field> (% of the council's
-    children with a value).
+    children with a value); with `traced` (the children to trace, see `trace_ages`),
+    findings_open_over_28_days (`findings_open_too_long`).
     """
     register = register or load_register()
     standard = standard or load_standard()
@@ -638,7 +644,10 @@ def gaps(
         for name, _column in fields:
             out[f"completeness_{name}"] = None if shares is None else shares[name]
         rows.append(out)
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    if traced is not None:
+        frame = findings_open_too_long(frame, traced, today or date.today(), register=register)
+    return frame
 
 
 def _child_summaries(
@@ -676,3 +685,118 @@ def _cross_counts(cross_council: pd.DataFrame | None, register: Register) -> dic
             key = (row["time_period"], lineage, row["rule"])
             counts[key] = counts.get(key, 0) + int(row["children"])
     return counts
+
+
+# ---------------------------------------------------------------------------------------------
+# Children to trace: how long cross-council findings stay unresolved
+
+OPEN_TOO_LONG_DAYS = 28  # a child unaccounted for longer than four weeks is a gap to report
+TRACED_COLUMNS = (
+    "rule",
+    "period",
+    "from_council_code",
+    "to_council_code",
+    "status",
+    "present",
+    "first_seen_on",
+    "resolved_at",
+)
+
+
+def trace_ages(traced: pd.DataFrame, today: date) -> pd.DataFrame:
+    """The children-to-trace frame (one row per case: `TRACED_COLUMNS`, as `store.tracing` keeps
+    them) with `unresolved` (open or acknowledged), `days_open` (from first seen to `today`, for
+    unresolved cases), `days_to_resolve` (for resolved ones) and `over_limit` (unresolved, found by
+    the latest compile, open more than `OPEN_TOO_LONG_DAYS`)."""
+    out = pd.DataFrame({c: traced[c] if c in traced.columns else None for c in TRACED_COLUMNS}, index=traced.index)
+    first = pd.to_datetime(out["first_seen_on"])
+    out["unresolved"] = out["status"] != "resolved"
+    open_days = (pd.Timestamp(today) - first).dt.days.clip(lower=0)
+    out["days_open"] = open_days.where(out["unresolved"])
+    resolved = pd.to_datetime(out["resolved_at"], utc=True).dt.tz_localize(None).dt.normalize()
+    out["days_to_resolve"] = (resolved - first).dt.days.clip(lower=0).where(~out["unresolved"])
+    out["over_limit"] = out["unresolved"] & out["present"].astype(bool) & (open_days > OPEN_TOO_LONG_DAYS)
+    return out
+
+
+def _told_lineages(ages: pd.DataFrame, register: Register) -> pd.DataFrame:
+    """One row per case and council told about it (`TOLD`), with that council's `lineage`."""
+    rows = []
+    for index, rule, from_code, to_code in zip(
+        ages.index, ages["rule"], ages["from_council_code"], ages["to_council_code"], strict=True
+    ):
+        for side in TOLD.get(rule, ()):
+            rows.append((index, register.lineage_or_self(from_code if side == "from" else to_code)))
+    told = pd.DataFrame(rows, columns=["case", "lineage"])
+    return told.join(ages, on="case")
+
+
+def findings_open_too_long(
+    gaps_frame: pd.DataFrame, traced: pd.DataFrame, today: date, *, register: Register | None = None
+) -> pd.DataFrame:
+    """`gaps_frame` with `findings_open_over_28_days`: per council row, the cross-council findings
+    the council is told about, not resolved, found by the latest compile, about the row's period
+    or earlier, and first seen more than 28 days before `today`."""
+    register = register or load_register()
+    out = gaps_frame.copy()
+    column = f"findings_open_over_{OPEN_TOO_LONG_DAYS}_days"
+    if out.empty:
+        out[column] = pd.Series(dtype="int64")
+        return out
+    told = _told_lineages(trace_ages(traced, today), register)
+    told = told[told["over_limit"]]
+    out[column] = [
+        int(((told["lineage"] == register.lineage_or_self(code)) & (told["period"] <= period)).sum())
+        for code, period in zip(out["council_code"], out["period"], strict=True)
+    ]
+    return out
+
+
+SUMMARY_COLUMNS = [
+    "open",  # unresolved (open or acknowledged) and found by the latest compile
+    "acknowledged",  # of which acknowledged
+    "no_longer_found",  # unresolved, but the latest compile did not find it again
+    "resolved",
+    f"over_{OPEN_TOO_LONG_DAYS}_days",
+    "oldest_open_days",
+    "median_open_days",
+    "median_days_to_resolve",
+]
+
+
+def _summarise(group: pd.DataFrame) -> dict[str, Any]:
+    current = group[group["unresolved"] & group["present"].astype(bool)]
+    resolved = group[~group["unresolved"]]
+    return {
+        "open": len(current),
+        "acknowledged": int((current["status"] == "acknowledged").sum()),
+        "no_longer_found": int((group["unresolved"] & ~group["present"].astype(bool)).sum()),
+        "resolved": len(resolved),
+        f"over_{OPEN_TOO_LONG_DAYS}_days": int(group["over_limit"].sum()),
+        "oldest_open_days": int(current["days_open"].max()) if len(current) else None,
+        "median_open_days": float(current["days_open"].median()) if len(current) else None,
+        "median_days_to_resolve": float(resolved["days_to_resolve"].median()) if len(resolved) else None,
+    }
+
+
+def trace_summary(
+    traced: pd.DataFrame, today: date, *, register: Register | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Children to trace for analysts: (per council told, per pair of councils), each with
+    `SUMMARY_COLUMNS`. Councils and pairs by lineage, under the latest code."""
+    register = register or load_register()
+    ages = trace_ages(traced, today)
+    told = _told_lineages(ages, register)
+    councils = [{"council_code": lineage, **_summarise(group)} for lineage, group in told.groupby("lineage", sort=True)]
+    pairs_of = ages.assign(
+        from_lineage=[register.lineage_or_self(c) for c in ages["from_council_code"]],
+        to_lineage=[register.lineage_or_self(c) for c in ages["to_council_code"]],
+    )
+    pairs = [
+        {"from_council_code": a, "to_council_code": b, **_summarise(group)}
+        for (a, b), group in pairs_of.groupby(["from_lineage", "to_lineage"], sort=True)
+    ]
+    return (
+        pd.DataFrame(councils, columns=["council_code", *SUMMARY_COLUMNS]),
+        pd.DataFrame(pairs, columns=["from_council_code", "to_council_code", *SUMMARY_COLUMNS]),
+    )

@@ -50,6 +50,7 @@ class FakeService:
     sign_offs: list[SignOffEvent] = field(default_factory=list)
     notified: list[dict[str, Any]] = field(default_factory=list)
     contact_list: list[ContactView] = field(default_factory=list)
+    trace_views: dict[str, list[Any]] = field(default_factory=dict)  # council code -> pipeline.tracing.TraceView
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -394,3 +395,29 @@ class FakeService:
         else:
             out.write_bytes(b"PK\x03\x04" + text.encode())
         return out
+
+    # ---- children to trace: cases held as each council sees them (council code -> views)
+
+    def children_to_trace(self, council_code: str) -> list[Any]:
+        return list(self.trace_views.get(council_code, []))
+
+    def move_trace(
+        self, council_code: str, trace_id: int, action: str, by: str, *, resolution: str = "", note: str = ""
+    ) -> None:
+        from transforms.link import TRACE_ACTIONS
+
+        views = self.trace_views.get(council_code, [])
+        for index, case in enumerate(views):
+            if case.id == trace_id:
+                allowed, to_status = TRACE_ACTIONS[action]
+                if case.status not in allowed:
+                    raise ServiceError(f"Case {trace_id} is {case.status}: it cannot be {to_status} now.")
+                views[index] = replace(case, status=to_status, resolution=resolution or None, note=note or None)
+                self.audit(f"trace_{action}", by, council_code=council_code, detail={"trace_id": trace_id})
+                return
+        raise ServiceError(f"{council_code} has no child to trace numbered {trace_id}.")
+
+    def tracing_summary(self, today: date) -> Any:
+        from pipeline.tracing import TracingSummary
+
+        return TracingSummary(today=today, councils=[], pairs=[])

@@ -305,3 +305,85 @@ def test_pair_counts() -> None:
 def test_through_limits_records(through: str | None) -> None:
     rows = [rec(A, "2025-Q2", "a1", nhs_key="n1"), rec(B, "2025-Q2", "b1", nhs_key="n1")]
     assert bool(run(rows, through=through)) is (through is None)
+
+
+# ---------------------------------------------------------------- stable identities (children to trace)
+
+
+def traced(rows: list[dict[str, Any]], **kw: Any) -> dict[tuple, Any]:
+    frame = pd.DataFrame(rows)
+    subs = sorted({(r["council_code"], r["period"]) for r in rows})
+    result = link(frame, subs, **kw)
+    assert [t.finding for t in result.traceable] == result.findings  # one each, in the same order
+    return {
+        (t.finding.rule, t.finding.period, t.finding.from_council_code, t.finding.to_council_code): t
+        for t in result.traceable
+    }
+
+
+def test_identity_survives_later_returns_and_other_children() -> None:
+    lost = moved_out(A, "2025-Q1", "a1", B, upn_key="key-upn-1", sex="M", birth_month="2011-03")
+    first = traced([lost, rec(B, "2025-Q1", "b9")])
+    later = traced(
+        [
+            rec(C, "2025-Q2", "c1", upn_key="key-upn-0"),  # another child, with a smaller key
+            rec(B, "2025-Q2", "b9"),
+            rec(B, "2025-Q1", "b9"),
+            lost,
+            # the same child seen again later with a new, smaller key: not before the finding's period
+            rec(C, "2025-Q3", "c7", upn_key="key-upn-1", nhs_key="key-nhs-0"),
+        ]
+    )
+    key = ("X1", "2025-Q1", A, B)
+    assert first[key].identity == later[key].identity
+    assert len(first[key].identity) == 64 and int(first[key].identity, 16) >= 0
+    assert (first[key].closed_on, first[key].birth_month, first[key].sex) == (
+        Period.parse("2025-Q1").end,
+        "2011-03",
+        "M",
+    )
+
+
+def test_identity_follows_the_lineage_not_the_code() -> None:
+    """A move to Barnsley named by its old or its new code is the same case."""
+    old = traced([moved_out(A, "2025-Q1", "a1", BARNSLEY_OLD, nhs_key="key-nhs-1")])
+    new = traced([moved_out(A, "2025-Q1", "a1", BARNSLEY_NEW, nhs_key="key-nhs-1")])
+    assert old[("X1", "2025-Q1", A, BARNSLEY_OLD)].identity == new[("X1", "2025-Q1", A, BARNSLEY_NEW)].identity
+
+
+def test_identity_differs_by_child_rule_pair_and_period() -> None:
+    rows = [
+        moved_out(A, "2025-Q1", "a1", B, upn_key="key-upn-1"),
+        moved_out(A, "2025-Q1", "a2", B, upn_key="key-upn-2"),
+        moved_out(A, "2025-Q1", "a3", C, upn_key="key-upn-3"),
+        moved_out(A, "2025-Q2", "a4", C, upn_key="key-upn-4"),
+        rec(A, "2025-Q1", "a5", upn_key="key-upn-5"),
+        rec(B, "2025-Q1", "b5", upn_key="key-upn-5"),  # X5 (and X2) for the same child
+        rec(A, "2025-Q2", "a5", upn_key="key-upn-5"),
+        rec(B, "2025-Q2", "b5", upn_key="key-upn-5"),
+    ]
+    result = link(pd.DataFrame(rows), sorted({(r["council_code"], r["period"]) for r in rows}))
+    identities = [t.identity for t in result.traceable]
+    assert len(identities) == len(set(identities)) >= 6
+    x5 = {t.finding.period: t.identity for t in result.traceable if t.finding.rule == "X5"}
+    assert set(x5) == {"2025-Q1", "2025-Q2"} and x5["2025-Q1"] != x5["2025-Q2"]
+
+
+def test_a_child_without_a_key_is_known_by_lineage_and_local_id() -> None:
+    rows = [moved_out(A, "2025-Q1", "a1", B), rec(B, "2025-Q1", "b9")]
+    once = traced(rows)[("X1", "2025-Q1", A, B)]
+    again = traced(list(reversed(rows)))[("X1", "2025-Q1", A, B)]
+    other = traced([moved_out(A, "2025-Q1", "a2", B), rec(B, "2025-Q1", "b9")])[("X1", "2025-Q1", A, B)]
+    assert once.identity == again.identity != other.identity
+
+
+def test_no_key_leaves_linkage() -> None:
+    rows = [
+        moved_out(A, "2025-Q1", "a1", B, upn_key="key-upn-1", nhs_key="key-nhs-1"),
+        rec(A, "2025-Q1", "a5", upn_key="key-upn-5"),
+        rec(B, "2025-Q1", "b5", upn_key="key-upn-5", sex="M"),
+    ]
+    result = link(pd.DataFrame(rows), sorted({(r["council_code"], r["period"]) for r in rows}))
+    assert result.traceable
+    text = repr(result)
+    assert "key-" not in text
