@@ -1,15 +1,16 @@
 """quarterly_return: the national quarter, from the returns inbox to the published outputs.
 
 discover_returns -> process_return (one mapped task per file) -> compile_national -> audit_outputs
--> publish_outputs -> announce_final, summarise; and chase_councils after process_return
+-> publish_outputs -> announce_final, tell_councils_of_findings, summarise; and chase_councils after
+process_return
 
 On the calendar (`schemas.calendar`): every day at 06:00 London, and within minutes of a portal
 upload (the `lscb-portal-uploads` asset), for the period the day collects (the latest closed
 quarter; a manual run may name another). Each run processes the inbox (every file's council hears
 what became of it), sends the day's reminders (14 and 3 days before the deadline and the day
 after it, to councils without an accepted return), and compiles the provisional outputs. The run
-on the day after the deadline is the final compile: it announces the `lscb://quarterly/final-
-compile` asset, on which the annual DAG is scheduled. A failed run tells the national team; so
+on the day after the deadline is the final compile: it announces the `lscb-quarterly-final-compile`
+asset, on which the annual DAG is scheduled. Councils hear of the day's new children to trace. A failed run tells the national team; so
 does a run that has not finished hours after it started (a deadline alert).
 
 Write, audit, publish: the compile writes into a staging folder (`<outputs>/.staging/<period>`),
@@ -220,6 +221,18 @@ def quarterly_return() -> None:
         print(f"reminders: {outcome.to_json()}")
         return outcome.to_json()
 
+    @task
+    def tell_councils_of_findings(published: dict[str, Any]) -> dict[str, Any]:
+        """Each council a cross-council finding first seen today concerns hears how many, of which
+        kinds and where to see them (never an id). Once per finding set: reruns send nothing."""
+        from lscb.airflow_support import mailer, portal_url, project_database_url, run_day
+        from pipeline.chase import notify_new_findings
+
+        outcome = notify_new_findings(project_database_url(), run_day(get_current_context()), mailer(),
+                                      portal_url=portal_url())  # fmt: skip
+        print(f"new children to trace: {outcome.to_json()}")
+        return outcome.to_json()
+
     @task(outlets=[FINAL_COMPILE])
     def announce_final(published: dict[str, Any]) -> dict[str, Any]:
         """On the final compile (the day after the deadline), announce it: the annual DAG waits for
@@ -263,6 +276,7 @@ def quarterly_return() -> None:
     processed >> chase_councils()
     published = publish_outputs(audit_outputs(compiled))
     announce_final(published)
+    tell_councils_of_findings(published)
     summarise(published)
 
 

@@ -166,6 +166,70 @@ def notify_upload(
     return outcome
 
 
+def notify_new_findings(
+    engine: Engine | str,
+    today: date,
+    mailer: Mailer,
+    *,
+    portal_url: str,
+    register: Register | None = None,
+) -> ChaseOutcome:
+    """Tell every council a cross-council finding first seen today concerns (both councils where
+    the standard says both are told: `transforms.link.TOLD`): how many, of which kinds, shared with
+    which councils, and a link to its Children to trace page. Never an id or a detail of a child."""
+    import hashlib
+
+    from schemas.standard import load_standard
+    from store.tracing import all_traced_findings
+    from transforms.link import TOLD
+
+    register = register or load_register()
+    standard = load_standard()
+    engine = get_engine(engine)
+    with engine.connect() as connection:
+        new = [case for case in all_traced_findings(connection) if case.first_seen_on == today and case.present]
+    by_council: dict[str, list[tuple[str, str, str]]] = {}  # council -> (rule, other council, identity)
+    for case in new:
+        for side in TOLD.get(case.rule, ()):
+            pair = (case.from_council_code, case.to_council_code)
+            mine, other = pair if side == "from" else pair[::-1]
+            by_council.setdefault(mine, []).append((case.rule, other, case.identity))
+    outcome = ChaseOutcome("finding", None)
+    for code, cases in sorted(by_council.items()):
+        council = register.find(code)
+        if council is None:
+            continue
+        rules = sorted({rule for rule, _, _ in cases})
+        others = sorted({_name(register, other) for _, other, _ in cases})
+        rendered = render_email(
+            "finding",
+            {
+                "council_name": council.name,
+                "period": max(case.period for case in new if code in (case.from_council_code, case.to_council_code)),
+                "count": len(cases),
+                "rules": [
+                    {"count": sum(r == rule for r, _, _ in cases),
+                     "description": standard.rule(rule).description.split(":")[0]}
+                    for rule in rules
+                ],  # fmt: skip
+                "others": ", ".join(others),
+                "portal_link": f"{portal_url.rstrip('/')}/councils/{council.council_code}/children-to-trace",
+            },
+        )
+        which = hashlib.sha256("|".join(sorted(i for _, _, i in cases)).encode()).hexdigest()[:16]
+        key = f"finding:{today}:{council.council_code}:{which}"
+        _deliver(
+            engine, mailer, outcome, council.council_code, rendered, key=key, period=None,
+            detail={"findings": len(cases), "rules": rules},
+        )  # fmt: skip
+    return outcome
+
+
+def _name(register: Register, code: str) -> str:
+    council = register.find(code)
+    return council.name if council else code
+
+
 def notify_national_team(
     engine: Engine | str,
     mailer: Mailer,

@@ -6,7 +6,7 @@ again, and no e-mail ever holds a child identifier or a local_child_id."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -173,3 +173,33 @@ def test_without_a_mail_server_messages_go_to_the_outbox(chase_db: dict[str, Any
     files = sorted(outbox.glob("*.eml"))
     assert len(files) == len(outcome.sent) == 2
     assert all(oct(path.stat().st_mode & 0o777) == "0o600" for path in files)
+
+
+def test_both_councils_hear_of_a_new_cross_council_finding_once_and_without_any_id(
+    database_url: str, tmp_path: Path, mailbox: Mailbox
+) -> None:
+    """After a compile, each council a new case concerns (both for X1, X3 and X5; the sending one
+    for X2; the receiving one for X4) gets one e-mail with counts and a link; the next day's
+    compile finds nothing new and sends nothing; no local_child_id of either council is in it."""
+    from lscb.settings import DEMO_KEY
+    from pipeline.chase import notify_new_findings
+    from tests.support.tracing import A_IDS, B_IDS, TODAY, A, B, C, build_world
+
+    world = build_world(database_url, tmp_path, DEMO_KEY)
+    engine = get_engine(database_url)
+    for code in (A, B, C):
+        add_contact(engine, code, f"trace@{code.lower()}.example.gov.uk", name=None, by="admin")
+    world.compile("2025-Q1", TODAY)
+    told = notify_new_findings(engine, TODAY, _mailer(mailbox), portal_url=PORTAL)
+    assert sorted(told.sent) == [A, B, C]
+    by_council = {r.recipients[0].split("@")[1].split(".")[0].upper(): r for r in mailbox.received}
+    assert "children to trace" in by_council[A].subject
+    assert f"{PORTAL}/councils/{A}/children-to-trace" in by_council[A].text()
+    assert "Middlesbrough" in by_council[A].text() and "Lost in transfer" in by_council[A].text()
+    for received in mailbox.received:
+        assert not [i for i in (*A_IDS, *B_IDS) if i in received.text()]
+    world.compile("2025-Q1", TODAY + timedelta(days=1))
+    again = notify_new_findings(engine, TODAY + timedelta(days=1), _mailer(mailbox), portal_url=PORTAL)
+    assert again.sent == [] and len(mailbox.received) == 3
+    rerun = notify_new_findings(engine, TODAY, _mailer(mailbox), portal_url=PORTAL)
+    assert rerun.sent == [] and sorted(rerun.already_sent) == [A, B, C]

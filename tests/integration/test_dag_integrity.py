@@ -111,7 +111,7 @@ def test_quarterly_return_shape(dagbag: dict) -> None:
     dag = dagbag["dags"]["quarterly_return"]
     assert set(dag["tasks"]) == {
         "discover_returns", "process_return", "compile_national", "chase_councils", "audit_outputs",
-        "publish_outputs", "announce_final", "summarise",
+        "publish_outputs", "announce_final", "tell_councils_of_findings", "summarise",
     }  # fmt: skip
     assert dag["tasks"]["process_return"]["mapped"], "one mapped task instance per file"
     assert dag["tasks"]["compile_national"]["trigger_rule"] == "all_done"
@@ -129,6 +129,7 @@ def test_quarterly_return_shape(dagbag: dict) -> None:
     assert dag["tasks"]["chase_councils"]["upstream"] == ["process_return"]  # this morning's returns count
     assert dag["tasks"]["chase_councils"]["trigger_rule"] == "all_done"
     assert dag["tasks"]["announce_final"]["upstream"] == ["publish_outputs"]
+    assert dag["tasks"]["tell_councils_of_findings"]["upstream"] == ["publish_outputs"]
     assert dag["tasks"]["announce_final"]["outlets"] == ["lscb-quarterly-final-compile"]
     assert dag["on_failure_callback"] == ["notify_failure"]
     assert dag["deadline"] == ["'lscb.airflow_support.run_overdue'"]
