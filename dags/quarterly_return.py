@@ -9,9 +9,10 @@ upload (the `lscb-portal-uploads` asset), for the period the day collects (the l
 quarter; a manual run may name another). Each run processes the inbox (every file's council hears
 what became of it), sends the day's reminders (14 and 3 days before the deadline and the day
 after it, to councils without an accepted return), and compiles the provisional outputs. The run
-on the day after the deadline is the final compile: it announces the `lscb-quarterly-final-compile`
-asset, on which the annual DAG is scheduled. Councils hear of the day's new children to trace. A failed run tells the national team; so
-does a run that has not finished hours after it started (a deadline alert).
+on the day after the deadline is the final compile: it announces the
+`lscb-quarterly-final-compile` asset, on which the annual DAG is scheduled. Councils hear of the
+day's new children to trace. A failed run tells the national team; so does a run that has not
+finished hours after it started (a deadline alert).
 
 Write, audit, publish: the compile writes into a staging folder (`<outputs>/.staging/<period>`),
 the national data-quality gate (Great Expectations over the period's stored child records and the

@@ -17,6 +17,8 @@ the interfaces reads the environment.
 | `LSCB_MAIL_FROM` | the sender of every e-mail | `lscb-returns@localhost` |
 | `LSCB_NATIONAL_TEAM_EMAIL` | who hears of pipeline failures | none |
 
+| `LSCB_AIRFLOW_API_URL`, `LSCB_AIRFLOW_API_TOKEN` | where the portal announces uploads to Airflow | none |
+
 (Under Airflow the `lscb_smtp` connection comes before the `LSCB_SMTP_*` variables.)
 
 Import-light on purpose (pydantic only): DAG files import this module at parse time.
@@ -107,6 +109,8 @@ class Settings(BaseSettings):
     smtp_ssl: bool = False
     mail_from: str = "lscb-returns@localhost"
     national_team_email: str | None = None
+    airflow_api_url: str | None = None
+    airflow_api_token: SecretStr | None = None
 
     # ---- resolved values
 

@@ -41,11 +41,14 @@ def build_default() -> Portal:
         max_failures=settings.max_failures,
         lockout=settings.lockout,
     )
+    from lscb.airflow_api import announcer
     from lscb.mail import mailer
 
     service = StoreService(
         engine, settings.upload_dir, secret=key.secret, validators=settings.validators,
         mailer=mailer(project), portal_url=project.portal_url,
+        announcer=announcer(project.airflow_api_url,
+                            project.airflow_api_token.get_secret_value() if project.airflow_api_token else None),
     )  # fmt: skip
     return Portal(settings, accounts, service)
 

@@ -37,6 +37,7 @@ from portal.services import (
 from schemas.calendar import Period
 
 if TYPE_CHECKING:
+    from lscb.airflow_api import AssetAnnouncer
     from pipeline.chase import Mailer
     from pipeline.tracing import TraceView, TracingSummary
 
@@ -166,6 +167,7 @@ class StoreService:
         validators: int = 0,
         mailer: Mailer | None = None,
         portal_url: str = "",
+        announcer: AssetAnnouncer | None = None,
     ) -> None:
         self.engine = engine
         self.upload_dir = upload_dir
@@ -174,6 +176,7 @@ class StoreService:
         self.initializer: Callable[[], None] = _warm_validator  # what each validator process runs first
         self.mailer = mailer  # None: uploads are not mailed about (tests, a portal without mail)
         self.portal_url = portal_url
+        self.announcer = announcer  # None: Airflow is not told of uploads (its daily run finds them)
         self._pool: ProcessPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
@@ -228,6 +231,12 @@ class StoreService:
             ) from None
 
     def notify_upload(self, outcome: UploadOutcome, *, uploader: str, file_name: str, checksum: str) -> None:
+        if self.announcer is not None and outcome.status in ("accepted", "rejected"):
+            from lscb.airflow_api import UPLOADS_ASSET
+
+            # the quarterly DAG is scheduled on this asset: the provisional compile follows in minutes
+            event = {"council_code": outcome.council_code, "period": outcome.period, "version": outcome.version}
+            self.announcer.announce(UPLOADS_ASSET, event)
         if self.mailer is None or not outcome.council_code:
             return
         from pipeline.chase import notify_upload
