@@ -30,6 +30,53 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report.add_argument("--period", required=True, metavar="YYYY-Qn")
     report.add_argument("--json", action="store_true", help="JSON instead of text")
     report.set_defaults(func=_report)
+    contacts = actions.add_parser("contacts", help="give every council in the register a demo contact")
+    contacts.set_defaults(func=_contacts)
+    mail = actions.add_parser("mail", help="summarise the e-mails the demo sent (the message log)")
+    mail.set_defaults(func=_mail)
+
+
+DEMO_DOMAIN = "demo.invalid"  # reserved (RFC 2606): nothing can ever be delivered there
+
+
+def _contacts(args: argparse.Namespace) -> int:
+    from lscb.cli import project_engine
+    from lscb.commands.db import store_errors
+    from schemas.register import load_register
+    from store.chasing import add_contact, contacts
+
+    engine = project_engine()
+    with store_errors():
+        have = {(c.council_code, c.email) for c in contacts(engine)}
+        added = 0
+        for council in load_register().all():
+            address = f"returns@{council.council_code.lower()}.{DEMO_DOMAIN}"
+            if (council.council_code, address) not in have:
+                add_contact(engine, council.council_code, address, name="Demo contact", by="lscb demo")
+                added += 1
+    print(f"{added} demo contact(s) added")
+    return 0
+
+
+def _mail(args: argparse.Namespace) -> int:
+    from collections import Counter
+
+    from lscb.cli import project_engine, settings
+    from lscb.commands.db import store_errors
+    from store.chasing import message_log
+
+    with store_errors():
+        log = message_log(project_engine())
+    kinds = Counter(m.kind for m in log if m.status == "sent")
+    print(f"  {sum(kinds.values())} e-mail(s) sent: " + ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items())))
+    for kind in ("reminder", "upload", "finding"):
+        example = next((m for m in log if m.kind == kind and m.status == "sent"), None)
+        if example is not None:
+            print(f"  e.g. {kind} to {example.council_code}: {example.subject}")
+    outbox = settings().data_path() / "outbox"
+    if outbox.is_dir():
+        print(f"  the messages themselves: {outbox} ({len(list(outbox.glob('*.eml')))} .eml files)")
+    return 0
 
 
 def _period(text: str) -> Period:
