@@ -181,7 +181,7 @@ def quarterly_return() -> None:
     def compile_national() -> dict[str, Any]:
         """Compile the national outputs for the period from everything stored so far, into the
         staging folder (published only once the audit has passed)."""
-        from lscb.airflow_support import compile_outputs, population_csv, project_database_url
+        from lscb.airflow_support import compile_outputs, population_csv, project_database_url, run_day
 
         period = _period()
         params = _params()
@@ -190,6 +190,7 @@ def quarterly_return() -> None:
             location("outputs", params),
             database_url=project_database_url(),
             population_csv=population_csv(params),
+            today=run_day(get_current_context()),  # as of the run's day, as the scheduler runs it
         )
         print(f"compiled {period}: {len(written['files'])} file(s) staged in {written['staging']}")
         return written

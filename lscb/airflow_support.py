@@ -173,13 +173,14 @@ SHOWN_MESSAGES = 20  # failure lines in a task result (the Data Docs have everyt
 
 
 def compile_outputs(
-    period: str, outputs: Any, *, database_url: str, population_csv: Path | None = None
+    period: str, outputs: Any, *, database_url: str, population_csv: Path | None = None, today: date | None = None
 ) -> dict[str, Any]:
     """Run the national compile into the staging folder `<outputs>/.staging/<period>` (emptied
     first), where `audit_staged` audits it and `publish_staged` publishes it to
     `<outputs>/<period>`. `outputs` is a local folder, or any fsspec / ObjectStoragePath location
     (compiled locally, then uploaded). Returns the folders and the names of the files written:
-    small, and free of personal data."""
+    small, and free of personal data. `today`: the day the compile acts for (the run's day:
+    lateness, when X1 is decided, and when a child to trace was first seen)."""
     from pipeline.compile import compile_period
     from schemas.calendar import Period
 
@@ -187,7 +188,7 @@ def compile_outputs(
     return _stage(
         outputs,
         period,
-        lambda folder: compile_period(database_url, quarter, folder, population_csv=population_csv),
+        lambda folder: compile_period(database_url, quarter, folder, population_csv=population_csv, today=today),
     )
 
 

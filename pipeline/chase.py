@@ -133,8 +133,12 @@ def notify_upload(
     uploader: str | None = None,
 ) -> ChaseOutcome:
     """Tell the uploader (a portal user's address) and the council's contacts what became of an
-    upload: accepted or rejected with counts of errors and queries, a duplicate, or refused.
-    `reference` keys the message (the submission id, or the file's checksum when refused)."""
+    upload: accepted or rejected with counts of errors and queries, or refused. A duplicate (the
+    same bytes again) stores nothing new and is told nothing new: the page or the CLI says so, and
+    a file delivered to the inbox twice is not two letters. `reference` keys the message (the
+    submission id, or the file's checksum when refused)."""
+    if status == "duplicate":
+        return ChaseOutcome("upload", period)
     engine = get_engine(engine)
     council = load_register().get(council_code)
     link = f"{portal_url.rstrip('/')}/councils/{council.council_code}"
