@@ -57,8 +57,12 @@ def main() -> int:
     parser.add_argument("--councils", type=int, default=0, help="how many councils (default: every expected one)")
     parser.add_argument("--children", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=8, help="users uploading at once")
-    parser.add_argument("--within", type=float, default=60.0,
-                        help="users arrive evenly over this many seconds (0: all at once; default 60)")
+    parser.add_argument(
+        "--within",
+        type=float,
+        default=60.0,
+        help="users arrive evenly over this many seconds (0: all at once; default 60)",
+    )
     parser.add_argument("--workers", type=int, default=1, help="portal web processes (uvicorn --workers)")
     parser.add_argument("--validators", type=int, help="processes checking uploads (default: one per core)")
     parser.add_argument("--max-seconds", type=float, default=600.0, help="deadline for the whole run")
@@ -75,28 +79,47 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="lscb-portal-load-", dir=ROOT / "var" if (ROOT / "var").is_dir() else None))
     try:
         started = time.perf_counter()
-        synth = generate(SynthOptions(period=period.code, out=work / "returns", councils=codes,
-                                      children=args.children, seed=args.seed))
+        synth = generate(
+            SynthOptions(
+                period=period.code, out=work / "returns", councils=codes, children=args.children, seed=args.seed
+            )
+        )
         files = {r["council_code"]: work / "returns" / r["file"] for r in synth.ground_truth["returns"]}
         children = {r["council_code"]: int(r["children"]) for r in synth.ground_truth["returns"]}
-        print(f"portal load: {len(files)} returns of about {args.children:,} children synthesised in "
-              f"{time.perf_counter() - started:.0f} s (not timed)", flush=True)
+        print(
+            f"portal load: {len(files)} returns of about {args.children:,} children synthesised in "
+            f"{time.perf_counter() - started:.0f} s (not timed)",
+            flush=True,
+        )
         url = _postgres_schema(args.database_url, "lscb_portal_load") if args.database_url else None
-        result = run_load(files, period.code, work / "data", children=children, concurrency=args.concurrency,
-                          workers=args.workers, validators=args.validators, database_url=url,
-                          max_seconds=args.max_seconds,
-                          spread=args.within)
+        result = run_load(
+            files,
+            period.code,
+            work / "data",
+            children=children,
+            concurrency=args.concurrency,
+            workers=args.workers,
+            validators=args.validators,
+            database_url=url,
+            max_seconds=args.max_seconds,
+            spread=args.within,
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     summary = result.summary()
-    print(f"portal load: {summary['uploads_ok']}/{summary['councils']} uploads in {summary['wall_s']} s "
-          f"({summary['uploads_per_s']} uploads/s; {args.concurrency} at once; {args.workers} web process(es), "
-          f"{args.validators or 'one per core'} validator processes; {summary['database']})")
+    print(
+        f"portal load: {summary['uploads_ok']}/{summary['councils']} uploads in {summary['wall_s']} s "
+        f"({summary['uploads_per_s']} uploads/s; {args.concurrency} at once; {args.workers} web process(es), "
+        f"{args.validators or 'one per core'} validator processes; {summary['database']})"
+    )
     print(f"upload response time: p50 {summary['p50_s']} s, p95 {summary['p95_s']} s, max {summary['max_s']} s")
-    print(f"stored exactly once: {summary['stored_exactly_once']} (lost {len(summary['lost'])}, "
-          f"duplicated {len(summary['duplicated'])}, wrong child rows {len(summary['wrong_child_rows'])})")
-    print(f"all {summary['councils']} arrived within {args.within:.0f} s; the last answer came at "
-          f"{summary['wall_s']} s")
+    print(
+        f"stored exactly once: {summary['stored_exactly_once']} (lost {len(summary['lost'])}, "
+        f"duplicated {len(summary['duplicated'])}, wrong child rows {len(summary['wrong_child_rows'])})"
+    )
+    print(
+        f"all {summary['councils']} arrived within {args.within:.0f} s; the last answer came at {summary['wall_s']} s"
+    )
     for failure in summary["failures"][:10]:
         print(f"  failed: {failure}")
     print("RESULT " + json.dumps(summary))

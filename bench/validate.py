@@ -135,8 +135,16 @@ def main() -> None:
     sizes = args.children or [1_000, 10_000]
     results = []
     for children in sizes:
-        command = [sys.executable, __file__, "--one", str(children), "--error-rate", str(args.error_rate),
-                   "--seed", str(args.seed)]
+        command = [
+            sys.executable,
+            __file__,
+            "--one",
+            str(children),
+            "--error-rate",
+            str(args.error_rate),
+            "--seed",
+            str(args.seed),
+        ]
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         done = subprocess.run(command, capture_output=True, text=True, env=env, check=False, cwd=ROOT)
         lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
@@ -146,21 +154,26 @@ def main() -> None:
         results.append(json.loads(lines[-1].removeprefix("RESULT ")))
         print(lines[-1], flush=True)
     print()
-    print(f"{'children':>9} {'MB':>5} {'raw read':>9} {'read_return':>12} {'validate':>9} {'total':>7} "
-          f"{'total/raw':>10} {'findings':>9} {'peak MB':>8}")
+    print(
+        f"{'children':>9} {'MB':>5} {'raw read':>9} {'read_return':>12} {'validate':>9} {'total':>7} "
+        f"{'total/raw':>10} {'findings':>9} {'peak MB':>8}"
+    )
     for r in results:
-        print(f"{r['children']:>9,} {r['file_mb']:>5} {r['raw_read_s']:>8.3f}s {r['read_return_s']:>11.3f}s "
-              f"{r['validate_s']:>8.3f}s {r['total_s']:>6.3f}s {r['ratio_total_to_raw']:>9.1f}x "
-              f"{r['findings']:>9} {r['peak_mb']:>8}")
+        print(
+            f"{r['children']:>9,} {r['file_mb']:>5} {r['raw_read_s']:>8.3f}s {r['read_return_s']:>11.3f}s "
+            f"{r['validate_s']:>8.3f}s {r['total_s']:>6.3f}s {r['ratio_total_to_raw']:>9.1f}x "
+            f"{r['findings']:>9} {r['peak_mb']:>8}"
+        )
     print("\nwhere the time goes (seconds, last run; read_* are read_return's phases):")
     names = list(results[0]["phases"])
     print(f"{'children':>9} " + " ".join(f"{n.removesuffix('_s'):>{max(9, len(n) - 2)}}" for n in names))
     for r in results:
-        print(f"{r['children']:>9,} " + " ".join(
-            f"{r['phases'].get(n, 0):>{max(9, len(n) - 2)}.3f}" for n in names))
+        print(f"{r['children']:>9,} " + " ".join(f"{r['phases'].get(n, 0):>{max(9, len(n) - 2)}.3f}" for n in names))
     first = results[0]
-    print(f"\nonce per process: imports {first['imports_s']} s, standard, register and expectations "
-          f"{first['process_setup_s']} s (not in the figures above)")
+    print(
+        f"\nonce per process: imports {first['imports_s']} s, standard, register and expectations "
+        f"{first['process_setup_s']} s (not in the figures above)"
+    )
     print("targets: total within 3x the raw read; 1,000 children under 1 s")
 
 

@@ -212,8 +212,10 @@ def notify_new_findings(
                 "period": max(case.period for case in new if code in (case.from_council_code, case.to_council_code)),
                 "count": len(cases),
                 "rules": [
-                    {"count": sum(r == rule for r, _, _ in cases),
-                     "description": standard.rule(rule).description.split(":")[0]}
+                    {
+                        "count": sum(r == rule for r, _, _ in cases),
+                        "description": standard.rule(rule).description.split(":")[0],
+                    }
                     for rule in rules
                 ],  # fmt: skip
                 "others": ", ".join(others),

@@ -73,19 +73,29 @@ async def not_found(request: Request, _exc: Exception) -> Response:
 
 
 async def method_not_allowed(request: Request, _exc: Exception) -> Response:
-    return error_page(request, 405, title="Not allowed", heading="That cannot be done here",
-                      text="Go back to the previous page and use its buttons.")
+    return error_page(
+        request,
+        405,
+        title="Not allowed",
+        heading="That cannot be done here",
+        text="Go back to the previous page and use its buttons.",
+    )
 
 
 async def server_error(request: Request, _exc: Exception) -> Response:
     logging.getLogger("portal").exception("unhandled error on %s %s", request.method, request.url.path)
-    return error_page(request, 500, title="Sorry, there is a problem", heading="Sorry, there is a problem",
-                      text="Something went wrong on our side. Try again later; if it keeps happening, "
-                      "tell your national data team the time it happened.")
+    return error_page(
+        request,
+        500,
+        title="Sorry, there is a problem",
+        heading="Sorry, there is a problem",
+        text="Something went wrong on our side. Try again later; if it keeps happening, "
+        "tell your national data team the time it happened.",
+    )
 
 
 async def login_required(request: Request, _exc: Exception) -> Response:
-    next_path = request.url.path[len(prefix(request)):] if request.method == "GET" else None
+    next_path = request.url.path[len(prefix(request)) :] if request.method == "GET" else None
     response = redirect(request, "/login", next=next_path)
     cookie = portal_of(request.app).settings.cookie_name
     if request.cookies.get(cookie):
@@ -94,8 +104,13 @@ async def login_required(request: Request, _exc: Exception) -> Response:
 
 
 async def csrf_failed(request: Request, _exc: Exception) -> Response:
-    return error_page(request, 403, title="Form expired", heading="The form has expired",
-                      text="For your security the form could not be sent. Go back, reload the page and try again.")
+    return error_page(
+        request,
+        403,
+        title="Form expired",
+        heading="The form has expired",
+        text="For your security the form could not be sent. Go back, reload the page and try again.",
+    )
 
 
 def create_app(

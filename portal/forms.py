@@ -86,6 +86,8 @@ class QueryForm(PortalForm):
 
 class ReopenForm(PortalForm):
     reason: Annotated[str, _cut(4000, strip=True)] = ""
+
+
 class TraceForm(PortalForm):
     """Acknowledge, resolve or reopen a child to trace (`pipeline.tracing`)."""
 

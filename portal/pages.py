@@ -49,5 +49,10 @@ def error_page(
 
 
 def not_found_page(request: Request) -> HTMLResponse:
-    return error_page(request, 404, title="Page not found", heading="Page not found",
-                      text="If you typed the web address, check it is correct.")
+    return error_page(
+        request,
+        404,
+        title="Page not found",
+        heading="Page not found",
+        text="If you typed the web address, check it is correct.",
+    )

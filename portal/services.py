@@ -21,9 +21,7 @@ if TYPE_CHECKING:  # the pipeline is imported when a page needs it (importing th
     from pipeline.tracing import TraceView, TracingSummary
 
 UploadStatus = Literal["accepted", "rejected", "refused", "duplicate"]
-TrackerStatus = Literal[
-    "not received", "received with errors", "accepted with open queries", "accepted", "signed off"
-]
+TrackerStatus = Literal["not received", "received with errors", "accepted with open queries", "accepted", "signed off"]
 FeedbackFormat = Literal["xlsx", "html"]
 
 
@@ -260,9 +258,7 @@ class PortalService(Protocol):
         tracker (`pipeline.tracker.period_tracker`), the same function as `tracker.csv`."""
         ...
 
-    def council_tracker(
-        self, council_code: str, periods: list[Period], today: date | None = None
-    ) -> list[TrackerRow]:
+    def council_tracker(self, council_code: str, periods: list[Period], today: date | None = None) -> list[TrackerRow]:
         """The same tracker's rows for one council, one per period in which the register expects
         it, in the order of `periods`; each links to the council's current version."""
         ...

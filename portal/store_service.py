@@ -213,13 +213,26 @@ class StoreService:
         self, path: Path, council_code: str, *, submitted_by: str, claimed_period: str, display_name: str
     ) -> UploadOutcome:
         if not self.validators:
-            return _store_upload(path, council_code, submitted_by=submitted_by, claimed_period=claimed_period,
-                                 display_name=display_name, engine_or_url=self.engine, secret=self._secret)
+            return _store_upload(
+                path,
+                council_code,
+                submitted_by=submitted_by,
+                claimed_period=claimed_period,
+                display_name=display_name,
+                engine_or_url=self.engine,
+                secret=self._secret,
+            )
         url = self.engine.url.render_as_string(hide_password=False)
         try:
             future = self._executor().submit(
-                _store_upload, path, council_code, submitted_by=submitted_by, claimed_period=claimed_period,
-                display_name=display_name, engine_or_url=url, secret=self._secret,
+                _store_upload,
+                path,
+                council_code,
+                submitted_by=submitted_by,
+                claimed_period=claimed_period,
+                display_name=display_name,
+                engine_or_url=url,
+                secret=self._secret,
             )
             return future.result()
         except BrokenProcessPool:
@@ -391,9 +404,7 @@ class StoreService:
         frame = period_tracker(self.engine, period, today=today)
         return tracker_rows(frame, lambda code, p: self.current_submission(code, p.code))
 
-    def council_tracker(
-        self, council_code: str, periods: list[Period], today: date | None = None
-    ) -> list[TrackerRow]:
+    def council_tracker(self, council_code: str, periods: list[Period], today: date | None = None) -> list[TrackerRow]:
         from pipeline.tracker import council_tracker
 
         frame = council_tracker(self.engine, council_code, periods, today=today)
@@ -422,6 +433,7 @@ class StoreService:
             remove_contact(self.engine, council_code, email, by=by)
         except StoreError as error:
             raise ServiceError(_sentence(str(error))) from None
+
     def children_to_trace(self, council_code: str) -> list[TraceView]:
         from pipeline.tracing import children_to_trace
 

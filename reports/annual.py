@@ -118,9 +118,7 @@ def annual_tables(
     for lineage, code in sorted(latest_code.items(), key=lambda item: item[1]):
         council = register.get(code)
         mine = (
-            activity[activity["council_code"].map(register.lineage_or_self) == lineage]
-            if len(activity)
-            else activity
+            activity[activity["council_code"].map(register.lineage_or_self) == lineage] if len(activity) else activity
         )
         mine = mine[mine["period"].isin([p.code for p in periods])] if len(mine) else mine
         gap_rows = gap[gap["council_code"].map(lambda c: lineage_of.get(c, c)) == lineage]

@@ -510,12 +510,14 @@ def _sheet_views(context: _Context) -> list[_SheetView]:
                 field_name = field_at.get(row) or (findings[0].field or "")
                 by_row[row] = {
                     "row": row,
-                    "cells": [{
-                        "field": field_name,
-                        "value": _display(context, field_name, sheet.values.get(field_name)),
-                        "severity": _worst(findings),
-                        "rules": ", ".join(dict.fromkeys(f.rule for f in findings)),
-                    }],
+                    "cells": [
+                        {
+                            "field": field_name,
+                            "value": _display(context, field_name, sheet.values.get(field_name)),
+                            "severity": _worst(findings),
+                            "rules": ", ".join(dict.fromkeys(f.rule for f in findings)),
+                        }
+                    ],
                 }
             views.append(_SheetView(name, "keyvalue", ["field", "value"], [by_row[r] for r in sorted(by_row)]))
         else:
@@ -532,16 +534,20 @@ def _sheet_views(context: _Context) -> list[_SheetView]:
                     entry["local_child_id"] = "" if _blank(raw) else context.scrub(_text(raw))
                 elif findings[0].local_child_id:
                     entry["local_child_id"] = _child_id(context, findings[0])
-                raw_value = sheet.frame.at[row, field_name] if (
-                    row in sheet.frame.index and field_name in sheet.frame.columns
-                ) else None
-                entry["cells"].append({
-                    "field": field_name,
-                    "value": _display(context, field_name, raw_value),
-                    "severity": _worst(findings),
-                    "rules": ", ".join(dict.fromkeys(f.rule for f in findings)),
-                    "column": letter,
-                })
+                raw_value = (
+                    sheet.frame.at[row, field_name]
+                    if (row in sheet.frame.index and field_name in sheet.frame.columns)
+                    else None
+                )
+                entry["cells"].append(
+                    {
+                        "field": field_name,
+                        "value": _display(context, field_name, raw_value),
+                        "severity": _worst(findings),
+                        "rules": ", ".join(dict.fromkeys(f.rule for f in findings)),
+                        "column": letter,
+                    }
+                )
             for entry in rows.values():
                 entry["cells"].sort(key=lambda c: column_index_from_string(c["column"]))
             views.append(_SheetView(name, "table", [], [rows[r] for r in sorted(rows)]))

@@ -98,7 +98,8 @@ def page_context(standard: Standard) -> dict[str, Any]:
         rows = []
         for field_ in sheet.fields:
             specific = [
-                r for r in standard.rules
+                r
+                for r in standard.rules
                 if r.id not in generic and field_.name in r.fields and (not r.sheets or sheet.name in r.sheets)
             ]
             codes = list(standard.code_lists[field_.codes].values.items()) if field_.codes else []

@@ -287,8 +287,13 @@ def _validation(field_: Field, standard: Standard, list_ranges: dict[str, str]) 
         title = "Not one of the codes"
     elif field_.type == "date":
         lo, hi = (int(to_excel(d)) for d in (DATE_MIN, DATE_MAX))
-        kind = {"type": "date", "operator": "between", "formula1": str(lo), "formula2": str(hi),
-                "errorStyle": "warning"}
+        kind = {
+            "type": "date",
+            "operator": "between",
+            "formula1": str(lo),
+            "formula2": str(hi),
+            "errorStyle": "warning",
+        }
         error = f"{field_.name} should be a date, for example 31/03/2026."
         title = "Not a date"
     elif field_.type == "integer":
@@ -297,8 +302,12 @@ def _validation(field_: Field, standard: Standard, list_ranges: dict[str, str]) 
         error = f"{field_.name} is a count: a whole number, {minimum} or more (a zero is a figure, a blank is not)."
         title = "Not a whole number"
     elif field_.max_length:
-        kind = {"type": "textLength", "operator": "lessThanOrEqual", "formula1": str(field_.max_length),
-                "errorStyle": "stop"}
+        kind = {
+            "type": "textLength",
+            "operator": "lessThanOrEqual",
+            "formula1": str(field_.max_length),
+            "errorStyle": "stop",
+        }
         error = f"{field_.name} can be at most {field_.max_length} characters long."
         title = "Too long"
     else:

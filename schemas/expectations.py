@@ -109,8 +109,9 @@ def parse_when(text: str) -> tuple[Clause, ...]:
     for part in re.split(r"\s+and\s+", text.strip()):
         match = _CLAUSE.fullmatch(part.strip())
         if match is None:
-            raise ValueError(f"cannot read the condition {part!r} (expected '<field> is blank|valid' or "
-                             "'<field> ==|!=|> <value>')")
+            raise ValueError(
+                f"cannot read the condition {part!r} (expected '<field> is blank|valid' or '<field> ==|!=|> <value>')"
+            )
         if match["is"]:
             clauses.append(Clause(match["field"], match["state"]))  # type: ignore[arg-type]
         else:

@@ -22,9 +22,7 @@ from schemas.expectations import check_spec
 
 STANDARD_DIR = Path(__file__).parent / "standard"
 
-FieldType = Literal[
-    "text", "email", "date", "integer", "code", "gss_code", "la_number", "period", "upn", "nhs_number"
-]
+FieldType = Literal["text", "email", "date", "integer", "code", "gss_code", "la_number", "period", "upn", "nhs_number"]
 Severity = Literal["E", "Q"]
 Layout = Literal["keyvalue", "table"]
 Scope = Literal["structure", "field", "conditional", "cross_sheet", "upload", "previous", "cross_council", "analyst"]
@@ -282,8 +280,19 @@ def _version_key(version: str) -> tuple[int, ...]:
 
 def _build_field(spec: dict[str, Any], sheet: str) -> Field:
     known = {
-        "name", "type", "required", "hint", "codes", "max_length", "minimum", "identifier",
-        "indicator", "comparable", "decision", "since", "retired",
+        "name",
+        "type",
+        "required",
+        "hint",
+        "codes",
+        "max_length",
+        "minimum",
+        "identifier",
+        "indicator",
+        "comparable",
+        "decision",
+        "since",
+        "retired",
     }
     unknown = set(spec) - known
     if unknown:
@@ -298,9 +307,7 @@ def _build_rule(spec: dict[str, Any], sheets: tuple[Sheet, ...]) -> Rule:
     selector = spec.get("applies_to")
     if selector:
         candidates = [s for s in sheets if not sheet_names or s.name in sheet_names]
-        fields = tuple(
-            dict.fromkeys(f.name for s in candidates for f in s.fields if _selected(f, selector))
-        )
+        fields = tuple(dict.fromkeys(f.name for s in candidates for f in s.fields if _selected(f, selector)))
         if not sheet_names:
             sheet_names = tuple(s.name for s in candidates if any(_selected(f, selector) for f in s.fields))
     if spec["severity"] not in ("E", "Q"):

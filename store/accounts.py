@@ -150,9 +150,7 @@ def delete_login_failures(
     connection.execute(delete(login_failures).where(and_(*conditions)))
 
 
-def insert_session(
-    connection: Connection, *, token_hash: str, user_id: int, csrf_token: str, now: datetime
-) -> None:
+def insert_session(connection: Connection, *, token_hash: str, user_id: int, csrf_token: str, now: datetime) -> None:
     connection.execute(
         insert(sessions).values(
             token_hash=token_hash, user_id=user_id, csrf_token=csrf_token, created_at=now, last_seen_at=now

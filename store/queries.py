@@ -219,9 +219,7 @@ def latest_reopenings(connection: Connection, submission_ids: list[int]) -> dict
     return {r.submission_id: r for r in rows}  # later rows win
 
 
-def list_submissions(
-    council_code: str, period: str, *, engine_or_url: Engine | str
-) -> list[dict[str, Any]]:
+def list_submissions(council_code: str, period: str, *, engine_or_url: Engine | str) -> list[dict[str, Any]]:
     """Every version the council sent for the period, oldest first, with `current` marked."""
     code, period = normalise_council(council_code), normalise_period(period)
     with get_engine(engine_or_url).connect() as connection:
@@ -237,9 +235,7 @@ def list_submissions(
     return [_summary(r, current.id if current else None, counts.get(r.id, 0), reopened.get(r.id)) for r in rows]
 
 
-def current_submission(
-    council_code: str, period: str, *, engine_or_url: Engine | str
-) -> dict[str, Any] | None:
+def current_submission(council_code: str, period: str, *, engine_or_url: Engine | str) -> dict[str, Any] | None:
     """The current version (latest accepted or signed off) as in `list_submissions`, or None."""
     code, period = normalise_council(council_code), normalise_period(period)
     with get_engine(engine_or_url).connect() as connection:

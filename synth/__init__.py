@@ -95,8 +95,9 @@ def _received_at(rng: random.Random, period: Period, late: bool) -> datetime:
         day = period.deadline + timedelta(days=rng.randint(1, 45))
     else:
         day = period.end + timedelta(days=rng.randint(3, 41))
-    return datetime(day.year, day.month, day.day, rng.randint(8, 18), rng.randint(0, 59), rng.randint(0, 59),
-                     tzinfo=UTC)
+    return datetime(
+        day.year, day.month, day.day, rng.randint(8, 18), rng.randint(0, 59), rng.randint(0, 59), tzinfo=UTC
+    )
 
 
 def generate(options: SynthOptions) -> SynthResult:
@@ -196,18 +197,20 @@ def generate(options: SynthOptions) -> SynthResult:
                 cell, child_id = locate(doc, e)
                 sev = severity(standard, e.rule)
                 has_errors = has_errors or sev == "E"
-                findings.append({
-                    "council_code": council.council_code,
-                    "period": period.code,
-                    "file": name,
-                    "rule": e.rule,
-                    "severity": sev,
-                    "sheet": e.sheet,
-                    "cell": cell,
-                    "field": e.field,
-                    "local_child_id": child_id,
-                    "injection": e.kind,
-                })
+                findings.append(
+                    {
+                        "council_code": council.council_code,
+                        "period": period.code,
+                        "file": name,
+                        "rule": e.rule,
+                        "severity": sev,
+                        "sheet": e.sheet,
+                        "cell": cell,
+                        "field": e.field,
+                        "local_child_id": child_id,
+                        "injection": e.kind,
+                    }
+                )
             t0 = time.perf_counter()
             data = xlsx_bytes(doc) if options.format == "xlsx" else csv_zip_bytes(doc, standard)
             path = out / name
@@ -218,25 +221,29 @@ def generate(options: SynthOptions) -> SynthResult:
             files.append(path)
             rows_total += len(doc.rows)
             received_text = at.isoformat()
-            returns.append({
-                "council_code": council.council_code,
-                "period": period.code,
-                "file": name,
-                "received_at": received_text,
-                "late": late,
-                "children": len(doc.rows),
-                "injected": [e.kind for e in injected],
-                "has_errors": has_errors,
-            })
-            manifest_files.append({
-                "file": name,
-                "council_code": council.council_code,
-                "period": period.code,
-                "format": options.format,
-                "received_at": received_text,
-                "late": late,
-                "bytes": len(data),
-            })
+            returns.append(
+                {
+                    "council_code": council.council_code,
+                    "period": period.code,
+                    "file": name,
+                    "received_at": received_text,
+                    "late": late,
+                    "children": len(doc.rows),
+                    "injected": [e.kind for e in injected],
+                    "has_errors": has_errors,
+                }
+            )
+            manifest_files.append(
+                {
+                    "file": name,
+                    "council_code": council.council_code,
+                    "period": period.code,
+                    "format": options.format,
+                    "received_at": received_text,
+                    "late": late,
+                    "bytes": len(data),
+                }
+            )
             if late:
                 late_list.append({"council_code": council.council_code, "period": period.code, "file": name})
     timings["write"] = write_seconds

@@ -172,12 +172,23 @@ class Planner:
             return None
         return self._move(source, a, b, index, arrival, keep_open=keep_open)
 
-    def _move(self, source: Record, a: str, b: str, index: int, arrival: int, *, keep_open: bool = False,
-              views: tuple[tuple[bool, bool], tuple[bool, bool], str] | None = None) -> Record:
+    def _move(
+        self,
+        source: Record,
+        a: str,
+        b: str,
+        index: int,
+        arrival: int,
+        *,
+        keep_open: bool = False,
+        views: tuple[tuple[bool, bool], tuple[bool, bool], str] | None = None,
+    ) -> Record:
         period = self.periods[index]
         lo = max(period.start, source.identified_on)
-        moved_on = day_between(self.rng, lo, period.end - timedelta(days=6)) if arrival == index else day_between(
-            self.rng, lo, period.end
+        moved_on = (
+            day_between(self.rng, lo, period.end - timedelta(days=6))
+            if arrival == index
+            else day_between(self.rng, lo, period.end)
         )
         source.closed_on, source.closure_reason = moved_on, "MOVED_OUT"
         source.moved_to = self.code(b, index)
@@ -194,8 +205,15 @@ class Planner:
         target.role = "move"
         self.builder.plan_closure(target, self.periods, arrival, keep_open_until=arrival if keep_open else -1)
         self.moves.append(
-            Move(period.code, self.periods[arrival].code, self.code(a, index), self.code(b, arrival),
-                 source.local_id, target.local_id, label)
+            Move(
+                period.code,
+                self.periods[arrival].code,
+                self.code(a, index),
+                self.code(b, arrival),
+                source.local_id,
+                target.local_id,
+                label,
+            )
         )
         return target
 
@@ -209,15 +227,18 @@ class Planner:
         source = self._pick(
             a,
             index,
-            lambda r: r.identified_on < period.start
-            and r.person.upn is not None
-            and r.person.nhs is not None
-            and birthday18(r.dob) > following.end + timedelta(days=120),
+            lambda r: (
+                r.identified_on < period.start
+                and r.person.upn is not None
+                and r.person.nhs is not None
+                and birthday18(r.dob) > following.end + timedelta(days=120)
+            ),
         )
         if source is None:
             return
-        middle = self._move(source, a, b, index, index, keep_open=True,
-                            views=((True, False), (True, True), "upn -> upn+nhs"))
+        middle = self._move(
+            source, a, b, index, index, keep_open=True, views=((True, False), (True, True), "upn -> upn+nhs")
+        )
         self._move(middle, b, c, index + 1, index + 1, views=((True, True), (False, True), "upn+nhs -> nhs"))
 
     def x1(self, index: int) -> None:
@@ -244,8 +265,9 @@ class Planner:
         source = self._pick(
             a,
             index,
-            lambda r: r.identified_on <= period.end - timedelta(days=10)
-            and birthday18(r.dob) > last_end + timedelta(days=1),
+            lambda r: (
+                r.identified_on <= period.end - timedelta(days=10) and birthday18(r.dob) > last_end + timedelta(days=1)
+            ),
         )
         if source is None:
             return
@@ -265,8 +287,14 @@ class Planner:
             target.closed_on, target.closure_reason = day_between(self.rng, opened, period.end), "RISK_REDUCED"
         target.role = "X2"
         self.cases.append(
-            Case("X2", self.periods[arrival].code, self.code(a, index), self.code(b, arrival),
-                 source.local_id, target.local_id)
+            Case(
+                "X2",
+                self.periods[arrival].code,
+                self.code(a, index),
+                self.code(b, arrival),
+                source.local_id,
+                target.local_id,
+            )
         )
 
     def x3(self, index: int) -> None:
@@ -278,8 +306,9 @@ class Planner:
         rng = self.rng
         opened_a = day_between(rng, period.start, period.end - timedelta(days=20))
         world_a = self.worlds[a]
-        person = self.builder.person(world_a.la_number, opened_a, alive_until=period.end + timedelta(days=1),
-                                     both_ids=True)
+        person = self.builder.person(
+            world_a.la_number, opened_a, alive_until=period.end + timedelta(days=1), both_ids=True
+        )
         record_a = self.builder.record(world_a, person, opened_a)
         record_a.closed_on = day_between(rng, opened_a, period.end - timedelta(days=10))
         record_a.closure_reason, record_a.role = "RISK_REDUCED", "X3"
@@ -296,8 +325,11 @@ class Planner:
                 record_b.dob += timedelta(days=1)
         record_b.closed_on = day_between(rng, opened_b, period.end)
         record_b.closure_reason, record_b.role = "RISK_REDUCED", "X3"
-        self.cases.append(self._ordered("X3", period.code, (self.code(a, index), record_a.local_id),
-                                        (self.code(b, index), record_b.local_id)))
+        self.cases.append(
+            self._ordered(
+                "X3", period.code, (self.code(a, index), record_a.local_id), (self.code(b, index), record_b.local_id)
+            )
+        )
 
     def x4(self, index: int) -> None:
         period = self.periods[index]
@@ -330,8 +362,9 @@ class Planner:
         rng = self.rng
         world_a = self.worlds[a]
         opened_a = period.start - timedelta(days=rng.randint(30, 300))
-        person = self.builder.person(world_a.la_number, opened_a, alive_until=period.end + timedelta(days=200),
-                                     both_ids=True)
+        person = self.builder.person(
+            world_a.la_number, opened_a, alive_until=period.end + timedelta(days=200), both_ids=True
+        )
         record_a = self.builder.record(world_a, person, opened_a)
         world_a.records.append(record_a)
         view_a, view_b, _ = self._shared_views(record_a)
@@ -345,8 +378,11 @@ class Planner:
             record_b.closed_on = following.start + timedelta(days=rng.randint(0, 20))
             record_b.closure_reason = "RISK_REDUCED"
         record_b.role = "X5"
-        self.cases.append(self._ordered("X5", period.code, (self.code(a, index), record_a.local_id),
-                                        (self.code(b, index), record_b.local_id)))
+        self.cases.append(
+            self._ordered(
+                "X5", period.code, (self.code(a, index), record_a.local_id), (self.code(b, index), record_b.local_id)
+            )
+        )
 
     @staticmethod
     def _ordered(rule: str, period: str, one: tuple[str, str], two: tuple[str, str]) -> Case:

@@ -60,8 +60,9 @@ class Kind:
 
 
 class Injector:
-    def __init__(self, doc: ReturnDoc, rng: random.Random, *, register: Register, standard: Standard,
-                 council_codes: list[str]) -> None:
+    def __init__(
+        self, doc: ReturnDoc, rng: random.Random, *, register: Register, standard: Standard, council_codes: list[str]
+    ) -> None:
         self.doc = doc
         self.rng = rng
         self.register = register
@@ -108,7 +109,10 @@ def _no_feb29(d: date) -> date:
 
 
 def _row_edit(  # noqa: PLR0917
-    kind: str, rule: str, field: str, test: Callable[[Injector, dict[str, Any]], bool],
+    kind: str,
+    rule: str,
+    field: str,
+    test: Callable[[Injector, dict[str, Any]], bool],
     edit: Callable[[Injector, dict[str, Any]], None],
 ) -> Callable[[Injector], list[Expected] | None]:
     def apply(x: Injector) -> list[Expected] | None:
@@ -284,15 +288,19 @@ def _drop_column(x: Injector) -> list[Expected]:
 
 def _repeat_column(x: Injector) -> list[Expected]:
     x.doc.columns.append("ind_truancy")
-    return [Expected("STRUCT-03/Children", "STRUCT-03", "Children", "ind_truancy", "header",
-                     header="ind_truancy", occurrence=1)]
+    return [
+        Expected(
+            "STRUCT-03/Children", "STRUCT-03", "Children", "ind_truancy", "header", header="ind_truancy", occurrence=1
+        )
+    ]
 
 
 # ---- key/value sheets ---------------------------------------------------------------------
 
 
-def _kv_set(kind: str, rule: str, sheet: str, field: str,
-            value: Callable[[Injector], Any]) -> Callable[[Injector], list[Expected] | None]:
+def _kv_set(
+    kind: str, rule: str, sheet: str, field: str, value: Callable[[Injector], Any]
+) -> Callable[[Injector], list[Expected] | None]:
     def apply(x: Injector) -> list[Expected] | None:
         x.doc.set_kv(sheet, field, value(x))
         return _kv(kind, rule, sheet, field)
@@ -313,8 +321,17 @@ def _drop_row(x: Injector) -> list[Expected]:
 def _repeat_row(x: Injector) -> list[Expected]:
     value = x.doc.kv_value("Activity", "referrals_to_police")
     x.doc.kv["Activity"].append(["referrals_to_police", value])
-    return [Expected("STRUCT-03/Activity", "STRUCT-03", "Activity", "referrals_to_police", "header",
-                     header="referrals_to_police", occurrence=1)]
+    return [
+        Expected(
+            "STRUCT-03/Activity",
+            "STRUCT-03",
+            "Activity",
+            "referrals_to_police",
+            "header",
+            header="referrals_to_police",
+            occurrence=1,
+        )
+    ]
 
 
 def _other_la_number(x: Injector) -> str:
@@ -416,17 +433,25 @@ LONG_SIGNATORY = (
 )
 
 
-def _row_kind(name: str, field: str, test: Callable[[Injector, dict[str, Any]], bool],
-              edit: Callable[[Injector, dict[str, Any]], None], *, needs_period: bool = False) -> Kind:
+def _row_kind(
+    name: str,
+    field: str,
+    test: Callable[[Injector, dict[str, Any]], bool],
+    edit: Callable[[Injector, dict[str, Any]], None],
+    *,
+    needs_period: bool = False,
+) -> Kind:
     rule = name.split("/", maxsplit=1)[0]
     return Kind(name, rule, _row_edit(name, rule, field, test, edit), needs_period=needs_period, order=0)
 
 
-def _kv_kind(name: str, sheet: str, field: str, value: Callable[[Injector], Any], *,
-             needs_period: bool = False) -> Kind:
+def _kv_kind(
+    name: str, sheet: str, field: str, value: Callable[[Injector], Any], *, needs_period: bool = False
+) -> Kind:
     rule = name.split("/", maxsplit=1)[0]
-    return Kind(name, rule, _kv_set(name, rule, sheet, field, value), claims=(f"{sheet}.{field}",),
-                needs_period=needs_period)
+    return Kind(
+        name, rule, _kv_set(name, rule, sheet, field, value), claims=(f"{sheet}.{field}",), needs_period=needs_period
+    )
 
 
 def _has_id(x: Injector, row: dict[str, Any]) -> bool:
@@ -476,18 +501,31 @@ KINDS: tuple[Kind, ...] = (
     _kv_kind("VAL-09", "About", "period", lambda x: f"Q{x.period.quarter} {x.period.year}"),
     _kv_kind("VAL-03/About", "About", "signed_off_on", lambda x: "end of the quarter"),
     _kv_kind("ABT-02", "About", "la_number", _other_la_number),
-    Kind("ABT-01", "ABT-01", _abt01, claims=("About.council_code",), needs_period=True,
-         applies=lambda council, period, register: bool(_earlier_codes(council, period, register))),
-    _kv_kind("ABT-04", "About", "signed_off_on", lambda x: x.period.end - timedelta(days=x.rng.randint(1, 20)),
-             needs_period=True),
+    Kind(
+        "ABT-01",
+        "ABT-01",
+        _abt01,
+        claims=("About.council_code",),
+        needs_period=True,
+        applies=lambda council, period, register: bool(_earlier_codes(council, period, register)),
+    ),
+    _kv_kind(
+        "ABT-04",
+        "About",
+        "signed_off_on",
+        lambda x: x.period.end - timedelta(days=x.rng.randint(1, 20)),
+        needs_period=True,
+    ),
     # Strategy
     Kind("STRUCT-01/Strategy", "STRUCT-01", _unknown_row, claims=("Strategy.cse_coordinator",)),
     Kind("STRUCT-02/Strategy", "STRUCT-02", _drop_row, claims=("Strategy.staff_trained",)),
     _kv_kind("VAL-02/Strategy", "Strategy", "cse_lead_named", lambda x: "Yes"),
-    Kind("STR-01", "STR-01", _str01, claims=("Strategy.cse_strategy", "Strategy.strategy_reviewed_on"),
-         needs_period=True),
-    Kind("STR-02", "STR-02", _str02, claims=("Strategy.cse_strategy", "Strategy.strategy_reviewed_on"),
-         needs_period=True),
+    Kind(
+        "STR-01", "STR-01", _str01, claims=("Strategy.cse_strategy", "Strategy.strategy_reviewed_on"), needs_period=True
+    ),
+    Kind(
+        "STR-02", "STR-02", _str02, claims=("Strategy.cse_strategy", "Strategy.strategy_reviewed_on"), needs_period=True
+    ),
     Kind("STR-03", "STR-03", _str03, claims=("Strategy.multi_agency_team", *(f"Strategy.{t}" for t in TEAMS))),
     Kind("STR-04", "STR-04", _str04, claims=("Strategy.info_sharing_protocol", "Strategy.protocol_includes_health")),
     # Activity
@@ -495,8 +533,12 @@ KINDS: tuple[Kind, ...] = (
     _kv_kind("VAL-01/Activity", "Activity", "convictions", lambda x: None),
     _kv_kind("VAL-04/Activity", "Activity", "abduction_warning_notices", lambda x: "n/k"),
     Kind("ACT-01", "ACT-01", _act01, claims=("Activity.missing_episodes", "Activity.children_missing")),
-    Kind("ACT-02", "ACT-02", _act02,
-         claims=("Activity.return_interviews_offered", "Activity.return_interviews_within_72h")),
+    Kind(
+        "ACT-02",
+        "ACT-02",
+        _act02,
+        claims=("Activity.return_interviews_offered", "Activity.return_interviews_within_72h"),
+    ),
     Kind("XS-01", "XS-01", _xs01, claims=("Activity.children_open_at_end",), needs_period=True, order=2),
     Kind("XS-02", "XS-02", _xs02, claims=("Activity.children_newly_identified",), needs_period=True, order=2),
 )
@@ -524,9 +566,7 @@ def _compatible(chosen: list[Kind]) -> list[str]:
     return kept
 
 
-def cover_every_kind(
-    chosen: dict[Any, list[str]], applicable: Callable[[Any, Kind], bool], rng: random.Random
-) -> None:
+def cover_every_kind(chosen: dict[Any, list[str]], applicable: Callable[[Any, Kind], bool], rng: random.Random) -> None:
     """Make sure every kind is injected somewhere: a kind no return drew (a rare one, such as
     ABT-01, which only a recoded council's return can carry) goes to a return where it applies,
     ahead of whatever it would clash with there. Changes `chosen` in place."""

@@ -26,14 +26,36 @@ SEX_WEIGHTS = {"F": 75, "M": 23, "U": 2}
 RISK_WEIGHTS = {"LOW": 45, "MEDIUM": 35, "HIGH": 20}
 AGE_WEIGHTS = {8: 1, 9: 2, 10: 4, 11: 7, 12: 10, 13: 14, 14: 17, 15: 18, 16: 16, 17: 11}
 ETHNICITY_WEIGHTS = {
-    "WBRI": 620, "WIRI": 10, "WIRT": 5, "WOTH": 50, "WROM": 5, "MWBC": 40, "MWBA": 15, "MWAS": 20,
-    "MOTH": 25, "AIND": 15, "APKN": 40, "ABAN": 10, "AOTH": 10, "BCRB": 20, "BAFR": 30, "BOTH": 10,
-    "CHNE": 3, "OOTH": 20, "REFU": 7, "NOBT": 20,
+    "WBRI": 620,
+    "WIRI": 10,
+    "WIRT": 5,
+    "WOTH": 50,
+    "WROM": 5,
+    "MWBC": 40,
+    "MWBA": 15,
+    "MWAS": 20,
+    "MOTH": 25,
+    "AIND": 15,
+    "APKN": 40,
+    "ABAN": 10,
+    "AOTH": 10,
+    "BCRB": 20,
+    "BAFR": 30,
+    "BOTH": 10,
+    "CHNE": 3,
+    "OOTH": 20,
+    "REFU": 7,
+    "NOBT": 20,
 }
 # Chance of each warning-sign indicator at MEDIUM risk; LOW halves it, HIGH multiplies by 1.7.
 INDICATOR_BASE = {
-    "ind_unexplained_injury": 0.12, "ind_sti": 0.08, "ind_pregnancy": 0.05, "ind_offending": 0.2,
-    "ind_truancy": 0.35, "ind_substance_misuse": 0.25, "ind_gang_association": 0.15,
+    "ind_unexplained_injury": 0.12,
+    "ind_sti": 0.08,
+    "ind_pregnancy": 0.05,
+    "ind_offending": 0.2,
+    "ind_truancy": 0.35,
+    "ind_substance_misuse": 0.25,
+    "ind_gang_association": 0.15,
 }
 RISK_FACTOR = {"LOW": 0.5, "MEDIUM": 1.0, "HIGH": 1.7}
 MISSING_CHANCE = {"LOW": 0.15, "MEDIUM": 0.35, "HIGH": 0.6}
@@ -180,9 +202,7 @@ class WorldBuilder:
 
     # ---- persons and records
 
-    def person(
-        self, la_number: str, identified_on: date, *, alive_until: date, both_ids: bool = False
-    ) -> Person:
+    def person(self, la_number: str, identified_on: date, *, alive_until: date, both_ids: bool = False) -> Person:
         """A child aged mostly 11-17 on `identified_on` who is still under 18 on `alive_until`."""
         rng = self.rng
         for _ in range(200):

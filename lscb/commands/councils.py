@@ -22,9 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--period", metavar="YYYY-Qn", help="list the councils expected for this period")
     what.add_argument("--lookup", metavar="CODE", help="show one council, by GSS code or 3-digit LA number")
-    parser.add_argument(
-        "--on", metavar="YYYY-MM-DD", help="with --lookup: the council in operation on this date"
-    )
+    parser.add_argument("--on", metavar="YYYY-MM-DD", help="with --lookup: the council in operation on this date")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.set_defaults(func=run)
 

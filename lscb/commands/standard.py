@@ -18,10 +18,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "every sheet and field, code lists, rules, refusals and pseudonymisation, all from the schema.",
     )
     parser.add_argument("--out", required=True, type=Path, metavar="FILE", help="where to write the page")
-    parser.add_argument("--format", choices=("md", "html"), dest="fmt",
-                        help="md or html (default: from the suffix of --out)")
-    parser.add_argument("--version", default="1.0", dest="standard_version", metavar="VERSION",
-                        help="the version of the standard (default 1.0)")
+    parser.add_argument(
+        "--format", choices=("md", "html"), dest="fmt", help="md or html (default: from the suffix of --out)"
+    )
+    parser.add_argument(
+        "--version",
+        default="1.0",
+        dest="standard_version",
+        metavar="VERSION",
+        help="the version of the standard (default 1.0)",
+    )
     parser.set_defaults(func=run)
 
 

@@ -20,21 +20,51 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--period", required=True, metavar="YYYY-Qn", help="the first period, e.g. 2025-Q1")
     parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="directory to write into")
-    parser.add_argument("--periods", type=int, default=1, metavar="N",
-                        help="consecutive periods from --period, the same children carried forward (default 1)")
-    parser.add_argument("--councils", default="all", metavar="all|CODE,...",
-                        help="all expected councils (default), or GSS codes separated by commas")
-    parser.add_argument("--children", type=int, default=200, metavar="N",
-                        help="typical children per return; each council varies by up to 40%% (default 200)")
+    parser.add_argument(
+        "--periods",
+        type=int,
+        default=1,
+        metavar="N",
+        help="consecutive periods from --period, the same children carried forward (default 1)",
+    )
+    parser.add_argument(
+        "--councils",
+        default="all",
+        metavar="all|CODE,...",
+        help="all expected councils (default), or GSS codes separated by commas",
+    )
+    parser.add_argument(
+        "--children",
+        type=int,
+        default=200,
+        metavar="N",
+        help="typical children per return; each council varies by up to 40%% (default 200)",
+    )
     parser.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
-    parser.add_argument("--error-rate", type=float, default=0.0, metavar="R",
-                        help="chance per return of each kind of injected breach (default 0: clean returns)")
-    parser.add_argument("--missing-rate", type=float, default=0.0, metavar="R",
-                        help="chance that a council sends nothing for a period (default 0)")
-    parser.add_argument("--late-rate", type=float, default=0.0, metavar="R",
-                        help="chance that a return arrives after the deadline (default 0)")
-    parser.add_argument("--format", choices=("xlsx", "csv"), default="xlsx",
-                        help="xlsx workbooks (default) or csv bundles (.zip)")
+    parser.add_argument(
+        "--error-rate",
+        type=float,
+        default=0.0,
+        metavar="R",
+        help="chance per return of each kind of injected breach (default 0: clean returns)",
+    )
+    parser.add_argument(
+        "--missing-rate",
+        type=float,
+        default=0.0,
+        metavar="R",
+        help="chance that a council sends nothing for a period (default 0)",
+    )
+    parser.add_argument(
+        "--late-rate",
+        type=float,
+        default=0.0,
+        metavar="R",
+        help="chance that a return arrives after the deadline (default 0)",
+    )
+    parser.add_argument(
+        "--format", choices=("xlsx", "csv"), default="xlsx", help="xlsx workbooks (default) or csv bundles (.zip)"
+    )
     parser.set_defaults(func=run)
 
 

@@ -19,8 +19,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--council", required=True, metavar="GSS_CODE", help="the council's GSS code, e.g. E06000001")
     parser.add_argument("--period", required=True, metavar="YYYY-Qn", help="the period, e.g. 2025-Q1")
     parser.add_argument("--out", required=True, type=Path, metavar="FILE.xlsx", help="where to write the workbook")
-    parser.add_argument("--version", default="1.0", dest="standard_version", metavar="VERSION",
-                        help="the version of the standard (default 1.0)")
+    parser.add_argument(
+        "--version",
+        default="1.0",
+        dest="standard_version",
+        metavar="VERSION",
+        help="the version of the standard (default 1.0)",
+    )
     parser.set_defaults(func=run)
 
 

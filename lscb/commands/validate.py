@@ -95,8 +95,14 @@ def _as_json(result: Any) -> dict[str, Any]:
 def _payload(  # noqa: PLR0917 - the JSON's fields, in its order
     status: str, council_code: str | None, period: str | None, errors: int, queries: int, findings: list[Any]
 ) -> dict[str, Any]:
-    return {"status": status, "council_code": council_code, "period": period, "errors": errors,
-            "queries": queries, "findings": findings}
+    return {
+        "status": status,
+        "council_code": council_code,
+        "period": period,
+        "errors": errors,
+        "queries": queries,
+        "findings": findings,
+    }
 
 
 def _plural(count: int, word: str) -> str:

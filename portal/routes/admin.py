@@ -25,8 +25,9 @@ DONE_MESSAGES = {
 
 @router.get("/admin/users", name="users")
 def users_page(request: Request, portal: PortalContext, _admin: Admin, done: str | None = None) -> Response:
-    return page(request, "users.html", title="Accounts", users=portal.accounts.list_users(),
-                done=DONE_MESSAGES.get(done or ""))
+    return page(
+        request, "users.html", title="Accounts", users=portal.accounts.list_users(), done=DONE_MESSAGES.get(done or "")
+    )
 
 
 @router.post("/admin/users", name="add_user")
@@ -34,10 +35,18 @@ def add_user(request: Request, portal: PortalContext, admin: Admin, form: NewAcc
     try:
         user = portal.accounts.add_user(form.email, form.role, form.password, form.council_code.strip() or None)
     except AccountError as problem:
-        return page(request, "users.html", 400, title="Accounts", users=portal.accounts.list_users(),
-                    error=str(problem)[:1].upper() + str(problem)[1:] + ".", form=form)
-    portal.service.audit("account_add", admin.user.email, council_code=user.council_code,
-                         detail={"email": user.email, "role": user.role})
+        return page(
+            request,
+            "users.html",
+            400,
+            title="Accounts",
+            users=portal.accounts.list_users(),
+            error=str(problem)[:1].upper() + str(problem)[1:] + ".",
+            form=form,
+        )
+    portal.service.audit(
+        "account_add", admin.user.email, council_code=user.council_code, detail={"email": user.email, "role": user.role}
+    )
     return redirect(request, "/admin/users", done="added")
 
 
@@ -49,8 +58,9 @@ def user_action(
     if target is None or action not in ("disable", "enable"):
         raise NotFound()
     portal.accounts.set_disabled(target.email, action == "disable")
-    portal.service.audit(f"account_{action}", admin.user.email, council_code=target.council_code,
-                         detail={"email": target.email})
+    portal.service.audit(
+        f"account_{action}", admin.user.email, council_code=target.council_code, detail={"email": target.email}
+    )
     return redirect(request, "/admin/users", done=f"{action}d")
 
 
@@ -59,8 +69,13 @@ CONTACT_MESSAGES = {"added": "The contact was added.", "removed": "The contact w
 
 @router.get("/admin/contacts", name="contacts")
 def contacts_page(request: Request, portal: PortalContext, _admin: Admin, done: str | None = None) -> Response:
-    return page(request, "contacts.html", title="Council contacts", contacts=portal.service.contacts(),
-                done=CONTACT_MESSAGES.get(done or ""))
+    return page(
+        request,
+        "contacts.html",
+        title="Council contacts",
+        contacts=portal.service.contacts(),
+        done=CONTACT_MESSAGES.get(done or ""),
+    )
 
 
 @router.post("/admin/contacts", name="add_contact")
@@ -68,8 +83,15 @@ def add_contact(request: Request, portal: PortalContext, admin: Admin, form: Con
     try:
         portal.service.add_contact(form.council_code, form.email, form.name or None, admin.user.email)
     except ServiceError as problem:
-        return page(request, "contacts.html", 400, title="Council contacts", contacts=portal.service.contacts(),
-                    error=str(problem), form=form)
+        return page(
+            request,
+            "contacts.html",
+            400,
+            title="Council contacts",
+            contacts=portal.service.contacts(),
+            error=str(problem),
+            form=form,
+        )
     return redirect(request, "/admin/contacts", done="added")
 
 

@@ -41,15 +41,26 @@ def login_page(
 ) -> HTMLResponse:
     """The sign-in form with a fresh token, also set in a cookie (there is no session yet)."""
     token = secrets.token_urlsafe(32)
-    response = page(request, "login.html", status_code, title="Sign in", error=error, email=email,
-                    login_csrf=token, next_path=next_path or "")
+    response = page(
+        request,
+        "login.html",
+        status_code,
+        title="Sign in",
+        error=error,
+        email=email,
+        login_csrf=token,
+        next_path=next_path or "",
+    )
     set_cookie(request, response, portal.settings, LOGIN_CSRF_COOKIE, token, max_age=3600)
     return response
 
 
 @router.get("/login", name="login")
 def login_form(
-    request: Request, portal: PortalContext, session: OptionalSession, next: str | None = None  # noqa: A002
+    request: Request,
+    portal: PortalContext,
+    session: OptionalSession,
+    next: str | None = None,  # noqa: A002
 ) -> Response:
     if session is not None:
         return redirect(request, home_path(session.user))
@@ -60,8 +71,9 @@ def login_form(
 def login(request: Request, portal: PortalContext, form: LoginFields) -> Response:
     email, password, next_path = form.email, form.password, form.next
     if not email or not password:
-        return login_page(request, portal, 400, error="Enter your email address and password.", email=email,
-                          next_path=next_path)
+        return login_page(
+            request, portal, 400, error="Enter your email address and password.", email=email, next_path=next_path
+        )
     ip = client_ip(request, portal.settings)
     result = portal.accounts.authenticate(email, password, ip)
     if result.outcome != "ok" or result.user is None:
@@ -69,11 +81,16 @@ def login(request: Request, portal: PortalContext, form: LoginFields) -> Respons
         if result.outcome == "locked":
             minutes = int(portal.settings.lockout.total_seconds() // 60)
             return login_page(
-                request, portal, 429, error=f"Too many failed sign-in attempts. Wait {minutes} minutes and try again.",
-                email=email, next_path=next_path,
+                request,
+                portal,
+                429,
+                error=f"Too many failed sign-in attempts. Wait {minutes} minutes and try again.",
+                email=email,
+                next_path=next_path,
             )
-        return login_page(request, portal, 401, error="The email address or password is wrong.", email=email,
-                          next_path=next_path)
+        return login_page(
+            request, portal, 401, error="The email address or password is wrong.", email=email, next_path=next_path
+        )
     user = result.user
     token, _csrf = portal.accounts.create_session(user)
     portal.service.audit("login", user.email, council_code=user.council_code, detail={"ip": ip, "role": user.role})

@@ -140,8 +140,14 @@ async def upload(
     status_code = 400
 
     def problem_page(status: int, message: str | None) -> Response:
-        return page(request, "period.html", status, title="There is a problem", upload_error=message,
-                    **period_context(portal, session, code, parsed))
+        return page(
+            request,
+            "period.html",
+            status,
+            title="There is a problem",
+            upload_error=message,
+            **period_context(portal, session, code, parsed),
+        )
 
     try:
         received = await receive_upload(
@@ -158,8 +164,14 @@ async def upload(
         error = template.format(
             what="The file", detail=f"the limit for an upload is {settings.max_upload_bytes // (1024 * 1024)} MB"
         )
-        await run_in_threadpool(portal.service.audit, "upload_refused", session.user.email, council_code=code,
-                                period=parsed.code, detail={"reason": "too large"})
+        await run_in_threadpool(
+            portal.service.audit,
+            "upload_refused",
+            session.user.email,
+            council_code=code,
+            period=parsed.code,
+            detail={"reason": "too large"},
+        )
         response = await run_in_threadpool(problem_page, 413, error)
         response.headers["Connection"] = "close"  # the rest of the body is not read
         return response
@@ -279,8 +291,9 @@ def feedback(
         try:
             portal.service.write_feedback(submission, fmt, out)  # type: ignore[arg-type]
         except ServiceError as problem:
-            return error_page(request, 503, title="Feedback not available",
-                              heading="The feedback is not available", text=str(problem))
+            return error_page(
+                request, 503, title="Feedback not available", heading="The feedback is not available", text=str(problem)
+            )
     if fmt == "html":
         response: Response = FileResponse(out, media_type="text/html; charset=utf-8")
         response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'; style-src 'unsafe-inline'"
@@ -311,8 +324,14 @@ def explain(
     try:
         portal.service.explain(code, parsed.code, form.rule, form.row, form.text, session.user.email)
     except ServiceError as problem:
-        return error_page(request, 400, title="Explanation not saved", heading="The explanation was not saved",
-                          text=str(problem), back=url(request, back))
+        return error_page(
+            request,
+            400,
+            title="Explanation not saved",
+            heading="The explanation was not saved",
+            text=str(problem),
+            back=url(request, back),
+        )
     return redirect(request, back, outcome="explained")
 
 
@@ -333,6 +352,12 @@ def sign_off(
     try:
         portal.service.sign_off(code, parsed.code, session.user.email)
     except ServiceError as problem:
-        return error_page(request, 409, title="Not signed off", heading="The return was not signed off",
-                          text=str(problem), back=url(request, back))
+        return error_page(
+            request,
+            409,
+            title="Not signed off",
+            heading="The return was not signed off",
+            text=str(problem),
+            back=url(request, back),
+        )
     return redirect(request, back, outcome="signed_off")

@@ -98,7 +98,7 @@ def test_one_collection_on_its_calendar(tmp_path: Path) -> None:
         def day(date: str, name: str) -> dict[str, Any]:
             completed = _lscb(env, "run-quarter", "--date", date, "--json", log=tmp_path / f"{name}.log")
             assert completed.returncode == 0, (completed.stdout + completed.stderr)[-3000:]
-            return json.loads(completed.stdout[completed.stdout.rindex('{\n  "state"'):])
+            return json.loads(completed.stdout[completed.stdout.rindex('{\n  "state"') :])
 
         first = day("2025-07-28", "minus14")
         assert first["tasks"]["announce_final"] == {"skipped": 1}

@@ -105,7 +105,9 @@ def test_main_pages_have_no_serious_accessibility_violations(
             browser.close()
 
     (SCREENSHOTS / "axe-report.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
-    serious = {name: [v for v in entry["violations"] if v["impact"] in ("serious", "critical")]
-               for name, entry in report.items()}
+    serious = {
+        name: [v for v in entry["violations"] if v["impact"] in ("serious", "critical")]
+        for name, entry in report.items()
+    }
     assert len(report) == 13
     assert all(not found for found in serious.values()), json.dumps(serious, indent=2)

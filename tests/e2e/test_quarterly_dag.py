@@ -48,9 +48,7 @@ def _env(tmp_path: Path) -> dict[str, str]:
 
 
 def _run(command: list[str], env: dict[str, str], log: Path) -> subprocess.CompletedProcess[str]:
-    completed = subprocess.run(
-        command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=1500, check=False
-    )
+    completed = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=1500, check=False)
     log.write_text(completed.stdout + "\n--- stderr\n" + completed.stderr)
     return completed
 
@@ -58,8 +56,23 @@ def _run(command: list[str], env: dict[str, str], log: Path) -> subprocess.Compl
 def _prepare(tmp_path: Path, env: dict[str, str]) -> dict[str, list[str]]:
     data = tmp_path / "data"
     completed = _run(
-        [sys.executable, "-m", "lscb.cli", "demo", "prepare", "--period", PERIOD, "--children", str(CHILDREN),
-         "--seed", "3", "--inbox", str(data / "inbox"), "--staging", str(data / "synth")],
+        [
+            sys.executable,
+            "-m",
+            "lscb.cli",
+            "demo",
+            "prepare",
+            "--period",
+            PERIOD,
+            "--children",
+            str(CHILDREN),
+            "--seed",
+            "3",
+            "--inbox",
+            str(data / "inbox"),
+            "--staging",
+            str(data / "synth"),
+        ],
         env,
         tmp_path / "prepare.log",
     )

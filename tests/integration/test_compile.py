@@ -34,7 +34,13 @@ def compiled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     synth_dir = root / "returns"
     generate(
         SynthOptions(
-            period=FIRST, out=synth_dir, periods=2, children=6, seed=5, missing_rate=0.05, late_rate=0.1,
+            period=FIRST,
+            out=synth_dir,
+            periods=2,
+            children=6,
+            seed=5,
+            missing_rate=0.05,
+            late_rate=0.1,
             format="csv",
         )
     )
@@ -136,8 +142,16 @@ def test_outputs_exist_and_are_ees_shaped(compiled: dict[str, Any]) -> None:
     for name in ("tracker", "league_table", "gaps"):
         header = read_csv(outcome.paths[name])[0]
         assert list(header)[:10] == [
-            "time_period", "time_identifier", "geographic_level", "country_code", "country_name", "region_code",
-            "region_name", "new_la_code", "old_la_code", "la_name",
+            "time_period",
+            "time_identifier",
+            "geographic_level",
+            "country_code",
+            "country_name",
+            "region_code",
+            "region_name",
+            "new_la_code",
+            "old_la_code",
+            "la_name",
         ]
         assert header["time_period"] == "202526"
     html = Path(outcome.paths["dashboard"]).read_text()
@@ -191,9 +205,7 @@ def test_the_gate_passes_on_the_compiled_quarter_and_its_data_docs_show_no_child
     assert not [value for value in stored if value in written]  # ... and no child's id or key
 
 
-def test_the_gate_fails_on_tampered_tables_and_records_and_names_each(
-    compiled: dict[str, Any], tmp_path: Path
-) -> None:
+def test_the_gate_fails_on_tampered_tables_and_records_and_names_each(compiled: dict[str, Any], tmp_path: Path) -> None:
     import shutil
 
     from sqlalchemy import insert, select

@@ -108,9 +108,7 @@ def test_resaved_template_keeps_validations_and_protection(resaved: Path) -> Non
     for sheet in STANDARD.sheets:
         ws = workbook[sheet.name]
         assert ws.protection.sheet, sheet.name
-        by_cell = {
-            rng.coord.split(":")[0]: dv for dv in ws.data_validations.dataValidation for rng in dv.sqref.ranges
-        }
+        by_cell = {rng.coord.split(":")[0]: dv for dv in ws.data_validations.dataValidation for rng in dv.sqref.ranges}
         for index, field_ in enumerate(sheet.fields):
             cell = f"{get_column_letter(index + 1)}2" if sheet.layout == "table" else f"B{index + 2}"
             dv = by_cell[cell]
@@ -123,9 +121,7 @@ def test_resaved_template_keeps_validations_and_protection(resaved: Path) -> Non
                 assert dv.type == "whole", field_.ref
         if sheet.layout == "table":
             # LibreOffice keeps at least 1000 rows of validation past the last used row
-            assert all(
-                rng.max_row >= 1001 for dv in ws.data_validations.dataValidation for rng in dv.sqref.ranges
-            )
+            assert all(rng.max_row >= 1001 for dv in ws.data_validations.dataValidation for rng in dv.sqref.ranges)
             assert ws["A1"].protection.locked
             assert ws.column_dimensions["A"].protection.locked is False
         else:
@@ -202,8 +198,16 @@ def test_filled_template_survives_libreoffice_and_feedback_opens(tmp_path: Path)
         council_code="E06000001",
         period="2025-Q1",
         findings=[
-            Finding("CHD-23", "Q", "Children", f"Children!{ret.table('Children').columns['risk_level']}2",
-                    "risk_level", "LC-0001", "risk_level is HIGH but the child was not referred to the police.", 2),
+            Finding(
+                "CHD-23",
+                "Q",
+                "Children",
+                f"Children!{ret.table('Children').columns['risk_level']}2",
+                "risk_level",
+                "LC-0001",
+                "risk_level is HIGH but the child was not referred to the police.",
+                2,
+            ),
             Finding("CHD-05", "E", "Children", upn_cell, "upn", "LC-0002", "The UPN's check letter is wrong.", 3),
         ],
     )

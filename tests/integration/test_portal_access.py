@@ -108,14 +108,17 @@ def _assert_no_data(response: Any, secret_bits: list[str]) -> None:
 def test_the_council_scoped_routes_are_all_enumerated(rig: Rig) -> None:
     routes = {path for _, path in _council_routes(rig.app)}
     # the pages the issue names; a new council route joins the checks below by itself
-    for expected in ("/councils/{council_code}", "/councils/{council_code}/periods/{period}/upload",
-                     "/councils/{council_code}/submissions/{submission_id}/feedback.{fmt}",
-                     "/councils/{council_code}/periods/{period}/template.xlsx",
-                     "/councils/{council_code}/periods/{period}/explanations",
-                     "/councils/{council_code}/periods/{period}/sign-off",
-                     "/councils/{council_code}/periods/{period}/review/explanation",
-                     "/councils/{council_code}/periods/{period}/review/queries",
-                     "/councils/{council_code}/periods/{period}/review/reopen"):
+    for expected in (
+        "/councils/{council_code}",
+        "/councils/{council_code}/periods/{period}/upload",
+        "/councils/{council_code}/submissions/{submission_id}/feedback.{fmt}",
+        "/councils/{council_code}/periods/{period}/template.xlsx",
+        "/councils/{council_code}/periods/{period}/explanations",
+        "/councils/{council_code}/periods/{period}/sign-off",
+        "/councils/{council_code}/periods/{period}/review/explanation",
+        "/councils/{council_code}/periods/{period}/review/queries",
+        "/councils/{council_code}/periods/{period}/review/reopen",
+    ):
         assert expected in routes
     assert len(routes) >= 8
 
@@ -167,8 +170,9 @@ def test_an_analyst_reads_every_council_and_writes_nothing(rig: Rig, seeded: dic
     client = client_for(rig, "analyst")
     csrf = csrf_token(client.get("/national/2025-Q1").text)
     for method, template in _council_routes(rig.app):
-        url = _fill(template, {"council_code": COUNCIL_B, "period": PERIOD, "submission_id": seeded[COUNCIL_B],
-                               "fmt": "html"})
+        url = _fill(
+            template, {"council_code": COUNCIL_B, "period": PERIOD, "submission_id": seeded[COUNCIL_B], "fmt": "html"}
+        )
         response = _request(client, method, url, csrf)
         if method == "GET":
             assert response.status_code == 200, url
@@ -186,19 +190,36 @@ def test_an_analyst_reads_every_council_and_writes_nothing(rig: Rig, seeded: dic
 def test_the_admin_manages_accounts_and_sees_no_council_data(rig: Rig, seeded: dict[str, int]) -> None:
     client = client_for(rig, "admin")
     for method, template in _council_routes(rig.app):
-        url = _fill(template, {"council_code": COUNCIL_A, "period": PERIOD, "submission_id": seeded[COUNCIL_A],
-                               "fmt": "xlsx"})
+        url = _fill(
+            template, {"council_code": COUNCIL_A, "period": PERIOD, "submission_id": seeded[COUNCIL_A], "fmt": "xlsx"}
+        )
         assert _request(client, method, url, csrf_token(client.get("/admin/users").text)).status_code == 404
     assert client.get("/national/2025-Q1").status_code == 404
     page = client.get("/admin/users")
     assert page.status_code == 200 and rig.emails["council_b"] in page.text
-    added = client.post("/admin/users", data={"csrf_token": csrf_token(page.text), "email": "new@example.gov.uk",
-                                              "role": "council", "council_code": "E06000003",
-                                              "password": "a long enough password"}, follow_redirects=False)
+    added = client.post(
+        "/admin/users",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "email": "new@example.gov.uk",
+            "role": "council",
+            "council_code": "E06000003",
+            "password": "a long enough password",
+        },
+        follow_redirects=False,
+    )
     assert added.status_code == 303
     assert rig.accounts.get_by_email("new@example.gov.uk") is not None
-    weak = client.post("/admin/users", data={"csrf_token": csrf_token(page.text), "email": "weak@example.gov.uk",
-                                             "role": "council", "council_code": "E06000003", "password": "short"})
+    weak = client.post(
+        "/admin/users",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "email": "weak@example.gov.uk",
+            "role": "council",
+            "council_code": "E06000003",
+            "password": "short",
+        },
+    )
     assert weak.status_code == 400 and "at least 12 characters" in weak.text
 
 
@@ -220,8 +241,18 @@ def test_every_page_but_sign_in_needs_a_session(rig: Rig, seeded: dict[str, int]
     for route in _routes(rig.app):
         if route.path in open_paths:
             continue
-        url = _fill(route.path, {"council_code": COUNCIL_A, "period": PERIOD, "submission_id": seeded[COUNCIL_A],
-                                 "fmt": "xlsx", "name": "x.csv", "user_id": 1, "action": "disable"})
+        url = _fill(
+            route.path,
+            {
+                "council_code": COUNCIL_A,
+                "period": PERIOD,
+                "submission_id": seeded[COUNCIL_A],
+                "fmt": "xlsx",
+                "name": "x.csv",
+                "user_id": 1,
+                "action": "disable",
+            },
+        )
         for method in sorted((route.methods or set()) - {"HEAD"}):
             response = client.request(method, url, follow_redirects=False)
             assert response.status_code == 303 and response.headers["location"].startswith("/login"), (method, url)
@@ -235,12 +266,17 @@ def test_forms_without_the_sessions_csrf_token_are_refused(rig: Rig, seeded: dic
     explain = f"/councils/{COUNCIL_A}/periods/{PERIOD}/explanations"
     for data in ({}, {"csrf_token": ""}, {"csrf_token": "forged"}, {"csrf_token": foreign}):
         for url in (sign_off, explain):
-            response = client.post(url, data={**data, "rule": "CHD-24", "row": "2", "text": "x"},
-                                   follow_redirects=False)
+            response = client.post(
+                url, data={**data, "rule": "CHD-24", "row": "2", "text": "x"}, follow_redirects=False
+            )
             assert response.status_code == 403, (url, data)
             assert "form has expired" in response.text
-    upload = client.post(f"/councils/{COUNCIL_A}/periods/{PERIOD}/upload", data={"csrf_token": "forged"},
-                         files={"file": ("r.xlsx", io.BytesIO(ZIP_MAGIC + b"new"))}, follow_redirects=False)
+    upload = client.post(
+        f"/councils/{COUNCIL_A}/periods/{PERIOD}/upload",
+        data={"csrf_token": "forged"},
+        files={"file": ("r.xlsx", io.BytesIO(ZIP_MAGIC + b"new"))},
+        follow_redirects=False,
+    )
     assert upload.status_code == 403
     assert len(rig.service.submissions) == 2  # type: ignore[attr-defined]
     assert not [p for p in rig.settings.upload_dir.rglob("*") if p.is_file()]
@@ -355,9 +391,16 @@ def test_unknown_and_wrong_password_look_the_same(rig: Rig) -> None:
 def test_next_parameter_only_redirects_within_the_portal(rig: Rig) -> None:
     client = TestClient(rig.app)
     page = client.get("/login?next=//evil.example/x")
-    response = client.post("/login", data={"email": rig.emails["council_a"], "password": PASSWORD,
-                                           "csrf_token": csrf_token(page.text), "next": "//evil.example/x"},
-                           follow_redirects=False)
+    response = client.post(
+        "/login",
+        data={
+            "email": rig.emails["council_a"],
+            "password": PASSWORD,
+            "csrf_token": csrf_token(page.text),
+            "next": "//evil.example/x",
+        },
+        follow_redirects=False,
+    )
     assert response.headers["location"] == f"/councils/{COUNCIL_A}"
 
 
@@ -368,8 +411,11 @@ def test_an_upload_over_the_limit_is_refused_before_it_is_read(tmp_path: Path) -
     rig = build_rig(tmp_path / "var", service=FakeService(validator=_query_validator), max_upload_bytes=10_000)
     client = client_for(rig, "council_a")
     csrf = csrf_token(client.get(f"/councils/{COUNCIL_A}/periods/{PERIOD}").text)
-    response = client.post(f"/councils/{COUNCIL_A}/periods/{PERIOD}/upload", data={"csrf_token": csrf},
-                           files={"file": ("big.xlsx", io.BytesIO(ZIP_MAGIC + b"0" * 20_000))})
+    response = client.post(
+        f"/councils/{COUNCIL_A}/periods/{PERIOD}/upload",
+        data={"csrf_token": csrf},
+        files={"file": ("big.xlsx", io.BytesIO(ZIP_MAGIC + b"0" * 20_000))},
+    )
     assert response.status_code == 413
     assert "larger than any return could plausibly be" in response.text and "10 KB" not in response.text
     assert rig.service.submissions == {}  # type: ignore[attr-defined]
@@ -385,9 +431,11 @@ def test_an_upload_that_hides_its_size_is_cut_off_at_the_limit(rig: Rig, tmp_pat
     from portal.uploads import UploadTooLarge, receive_upload
 
     boundary = "portaltestboundary"
-    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\ntoken\r\n"
-            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.xlsx\"\r\n"
-            "Content-Type: application/octet-stream\r\n\r\n").encode()
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\ntoken\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.xlsx"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
     read = {"chunks": 0}
 
     async def receive() -> dict[str, Any]:
@@ -396,13 +444,22 @@ def test_an_upload_that_hides_its_size_is_cut_off_at_the_limit(rig: Rig, tmp_pat
             return {"type": "http.request", "body": head, "more_body": True}
         return {"type": "http.request", "body": b"0" * 65536, "more_body": read["chunks"] < 10_000}  # 640 MB
 
-    scope = {"type": "http", "method": "POST", "path": "/", "headers": [
-        (b"content-type", f"multipart/form-data; boundary={boundary}".encode())]}
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/",
+        "headers": [(b"content-type", f"multipart/form-data; boundary={boundary}".encode())],
+    }
     seen: list[dict[str, str]] = []
 
     async def run() -> None:
-        await receive_upload(Request(scope, receive), file_field="file", max_bytes=1_000_000,
-                             directory=tmp_path / "incoming", before_file=lambda f: seen.append(dict(f)) is None)
+        await receive_upload(
+            Request(scope, receive),
+            file_field="file",
+            max_bytes=1_000_000,
+            directory=tmp_path / "incoming",
+            before_file=lambda f: seen.append(dict(f)) is None,
+        )
 
     with pytest.raises(UploadTooLarge):
         asyncio.run(run())
@@ -418,8 +475,10 @@ def test_a_forged_token_stops_an_upload_before_the_file_is_written(tmp_path: Pat
 
     from portal.uploads import UploadForbidden, receive_upload
 
-    body = (b"--b\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\nforged\r\n"
-            b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"r.xlsx\"\r\n\r\nPK\r\n--b--\r\n")
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\nforged\r\n'
+        b'--b\r\nContent-Disposition: form-data; name="file"; filename="r.xlsx"\r\n\r\nPK\r\n--b--\r\n'
+    )
 
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": body, "more_body": False}
@@ -427,8 +486,15 @@ def test_a_forged_token_stops_an_upload_before_the_file_is_written(tmp_path: Pat
     headers = [(b"content-type", b"multipart/form-data; boundary=b")]
     scope = {"type": "http", "method": "POST", "path": "/", "headers": headers}
     with pytest.raises(UploadForbidden):
-        asyncio.run(receive_upload(Request(scope, receive), file_field="file", max_bytes=1000,
-                                   directory=tmp_path / "in", before_file=lambda f: f.get("csrf_token") == "good"))
+        asyncio.run(
+            receive_upload(
+                Request(scope, receive),
+                file_field="file",
+                max_bytes=1000,
+                directory=tmp_path / "in",
+                before_file=lambda f: f.get("csrf_token") == "good",
+            )
+        )
     assert not (tmp_path / "in").exists() or not any((tmp_path / "in").iterdir())
 
 
@@ -438,8 +504,12 @@ def test_an_upload_is_streamed_to_disk_and_kept_under_its_checksum(rig: Rig) -> 
     client = client_for(rig, "council_a")
     csrf = csrf_token(client.get(f"/councils/{COUNCIL_A}/periods/{PERIOD}").text)
     content = ZIP_MAGIC + b"x" * 300_000
-    response = client.post(f"/councils/{COUNCIL_A}/periods/{PERIOD}/upload", data={"csrf_token": csrf},
-                           files={"file": ("../../etc/My Return.xlsx", io.BytesIO(content))}, follow_redirects=False)
+    response = client.post(
+        f"/councils/{COUNCIL_A}/periods/{PERIOD}/upload",
+        data={"csrf_token": csrf},
+        files={"file": ("../../etc/My Return.xlsx", io.BytesIO(content))},
+        follow_redirects=False,
+    )
     assert response.status_code == 303 and "outcome=accepted" in response.headers["location"]
     kept = rig.settings.upload_dir / COUNCIL_A / PERIOD / f"{hashlib.sha256(content).hexdigest()}.xlsx"
     assert kept.read_bytes() == content
@@ -450,16 +520,22 @@ def test_an_upload_is_streamed_to_disk_and_kept_under_its_checksum(rig: Rig) -> 
 def test_an_upload_without_a_file_says_so(rig: Rig) -> None:
     client = client_for(rig, "council_a")
     csrf = csrf_token(client.get(f"/councils/{COUNCIL_A}/periods/{PERIOD}").text)
-    response = client.post(f"/councils/{COUNCIL_A}/periods/{PERIOD}/upload", data={"csrf_token": csrf},
-                           files={"file": ("", io.BytesIO(b""))})
+    response = client.post(
+        f"/councils/{COUNCIL_A}/periods/{PERIOD}/upload",
+        data={"csrf_token": csrf},
+        files={"file": ("", io.BytesIO(b""))},
+    )
     assert response.status_code == 400 and "Choose a file to upload." in response.text
 
 
 def test_a_refused_upload_shows_the_one_line_reason(rig: Rig) -> None:
     client = client_for(rig, "council_a")
     csrf = csrf_token(client.get(f"/councils/{COUNCIL_A}/periods/{PERIOD}").text)
-    response = client.post(f"/councils/{COUNCIL_A}/periods/{PERIOD}/upload", data={"csrf_token": csrf},
-                           files={"file": ("photo.xlsx", io.BytesIO(b"\x89PNG\r\n\x1a\n"))})
+    response = client.post(
+        f"/councils/{COUNCIL_A}/periods/{PERIOD}/upload",
+        data={"csrf_token": csrf},
+        files={"file": ("photo.xlsx", io.BytesIO(b"\x89PNG\r\n\x1a\n"))},
+    )
     assert response.status_code == 422
     assert "photo.xlsx: This is not an Excel workbook" in response.text
     assert 'class="error-summary"' in response.text

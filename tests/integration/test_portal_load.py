@@ -33,8 +33,18 @@ def test_concurrent_uploads_are_stored_exactly_once(
     returns: tuple[dict[str, Path], dict[str, int]], database_url: str, tmp_path: Path
 ) -> None:
     files, children = returns
-    result = run_load(files, PERIOD, tmp_path / "data", children=children, concurrency=6, workers=1, validators=2,
-                      spread=3, database_url=database_url, max_seconds=300)
+    result = run_load(
+        files,
+        PERIOD,
+        tmp_path / "data",
+        children=children,
+        concurrency=6,
+        workers=1,
+        validators=2,
+        spread=3,
+        database_url=database_url,
+        max_seconds=300,
+    )
     summary = result.summary()
     assert summary["failures"] == []
     assert len(result.succeeded) == COUNCILS
@@ -52,8 +62,9 @@ def test_the_checks_can_fail(returns: tuple[dict[str, Path], dict[str, int]]) ->
     files, children = returns
     codes = sorted(files)
     uploads = [Upload(code, 303, 0.1, "accepted") for code in codes]
-    good = LoadResult(len(codes), CHILDREN, 2, 2, "sqlite", 1.0, uploads, dict.fromkeys(codes, 1), dict(children),
-                      dict(children))
+    good = LoadResult(
+        len(codes), CHILDREN, 2, 2, "sqlite", 1.0, uploads, dict.fromkeys(codes, 1), dict(children), dict(children)
+    )
     assert good.exactly_once
     duplicated = LoadResult(**{**good.__dict__, "stored": {**good.stored, codes[0]: 2}})
     lost = LoadResult(**{**good.__dict__, "stored": {c: 1 for c in codes[1:]}})

@@ -107,8 +107,9 @@ def test_the_whole_cycle_over_the_store(rig: Rig, tmp_path: Path) -> None:
     assert "Two children moved away in the quarter." in client.get(submission_path).text
     assert "Two children moved away in the quarter." in analyst.get(submission_path).text
 
-    signed = client.post(f"/councils/{COUNCIL_A}/periods/{PERIOD}/sign-off", data={"csrf_token": csrf},
-                         follow_redirects=False)
+    signed = client.post(
+        f"/councils/{COUNCIL_A}/periods/{PERIOD}/sign-off", data={"csrf_token": csrf}, follow_redirects=False
+    )
     assert signed.status_code == 303
     current = current_submission(COUNCIL_A, PERIOD, engine_or_url=rig.engine)
     assert current is not None and current["status"] == "signed_off"
@@ -249,8 +250,11 @@ def test_analyst_outputs_are_served_read_only_from_the_outputs_location(rig: Rig
     listing = analyst.get("/national/outputs").text
     assert f"{PERIOD}/league_tables.csv" in listing and "link.txt" not in listing
     got = analyst.get(f"/national/outputs/{PERIOD}/league_tables.csv")
-    assert got.status_code == 200 and got.text == "council_code,rank\n" and "attachment" in got.headers[
-        "content-disposition"]
+    assert (
+        got.status_code == 200
+        and got.text == "council_code,rank\n"
+        and "attachment" in got.headers["content-disposition"]
+    )
     for sneaky in (f"{PERIOD}/link.txt", "../secret.txt", "..%2Fsecret.txt", f"{PERIOD}/../../secret.txt"):
         response = analyst.get(f"/national/outputs/{sneaky}")
         assert response.status_code == 404 and "not an output" not in response.text, sneaky
@@ -298,9 +302,13 @@ def test_validator_processes_store_uploads_and_survive_a_killed_one(
     sys.path.insert(0, str(PROJECT_ROOT / "tests"))
     from builders import children_rows, sample_about, sample_activity, sample_strategy, write_xlsx_return
 
-    big = write_xlsx_return(tmp_path / "big.xlsx", sample_about(), sample_strategy(),
-                            sample_activity(children_newly_identified=1200, children_open_at_end=1200),
-                            children_rows(1200))
+    big = write_xlsx_return(
+        tmp_path / "big.xlsx",
+        sample_about(),
+        sample_strategy(),
+        sample_activity(children_newly_identified=1200, children_open_at_end=1200),
+        children_rows(1200),
+    )
     marker = tmp_path / "paused.pid"
     monkeypatch.setenv(PAUSE_AFTER_ENV, "1000")  # the validator process pauses after 1,000 child rows
     monkeypatch.setenv(PAUSE_MARKER_ENV, str(marker))
@@ -308,8 +316,14 @@ def test_validator_processes_store_uploads_and_survive_a_killed_one(
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(1) as caller:
-            pending = caller.submit(service.submit, big, COUNCIL_A, submitted_by="a@b.gov.uk",
-                                    claimed_period=PERIOD, display_name="big.xlsx")
+            pending = caller.submit(
+                service.submit,
+                big,
+                COUNCIL_A,
+                submitted_by="a@b.gov.uk",
+                claimed_period=PERIOD,
+                display_name="big.xlsx",
+            )
             deadline = time.monotonic() + 120
             while not marker.exists() and time.monotonic() < deadline:
                 time.sleep(0.1)
@@ -319,8 +333,13 @@ def test_validator_processes_store_uploads_and_survive_a_killed_one(
                 pending.result(timeout=60)
         assert list_submissions(COUNCIL_A, PERIOD, engine_or_url=engine) == []
         monkeypatch.delenv(PAUSE_AFTER_ENV)
-        outcome = service.submit(write_return(tmp_path / "ok.xlsx"), COUNCIL_A, submitted_by="a@b.gov.uk",
-                                 claimed_period=PERIOD, display_name="ok.xlsx")
+        outcome = service.submit(
+            write_return(tmp_path / "ok.xlsx"),
+            COUNCIL_A,
+            submitted_by="a@b.gov.uk",
+            claimed_period=PERIOD,
+            display_name="ok.xlsx",
+        )
         assert outcome.status in ("accepted", "signed_off") and outcome.version == 1
         assert [s["version"] for s in list_submissions(COUNCIL_A, PERIOD, engine_or_url=engine)] == [1]
     finally:

@@ -88,15 +88,29 @@ def store_history(rig: Rig, period: Period, history: dict[str, tuple[list[Versio
                 queries=2 if version.kind == "queries" else 0,
                 errors=1 if version.kind == "errors" else 0,
             )
-            store_validated(result, code, secret=DEMO_KEY, engine_or_url=rig.engine, submitted_by="generator",
-                            received_at=version.received_at, claimed_period=period.code)
+            store_validated(
+                result,
+                code,
+                secret=DEMO_KEY,
+                engine_or_url=rig.engine,
+                submitted_by="generator",
+                received_at=version.received_at,
+                claimed_period=period.code,
+            )
         stored = list_submissions(code, period.code, engine_or_url=rig.engine)
         if not after or not any(s["current"] for s in stored):
             continue
         for finding in submission_findings(code, period.code, engine_or_url=rig.engine):
             if finding.severity == "Q":
-                explain(code, period.code, finding.rule, finding.row, "Checked with the team.", "generator",
-                        engine_or_url=rig.engine)
+                explain(
+                    code,
+                    period.code,
+                    finding.rule,
+                    finding.row,
+                    "Checked with the team.",
+                    "generator",
+                    engine_or_url=rig.engine,
+                )
         if after == "sign_off":
             sign_off(code, period.code, "LSCB chair", engine_or_url=rig.engine)
 
@@ -170,11 +184,20 @@ def test_a_whole_return_query_is_explained_through_the_form_and_the_return_signe
 
     period = "2025-Q1"
     result = synthetic_result(COUNCIL_A, period, children=3)
-    whole_return = Finding(rule="PRV-01", severity="Q", sheet="Activity", cell=None, field="children_missing",
-                           local_child_id=None, message="children_missing changed by more than half.", row=None)
+    whole_return = Finding(
+        rule="PRV-01",
+        severity="Q",
+        sheet="Activity",
+        cell=None,
+        field="children_missing",
+        local_child_id=None,
+        message="children_missing changed by more than half.",
+        row=None,
+    )
     result = replace(result, findings=[*result.findings, whole_return])
-    outcome = store_validated(result, COUNCIL_A, secret=DEMO_KEY, engine_or_url=rig.engine,
-                              submitted_by="officer", claimed_period=period)
+    outcome = store_validated(
+        result, COUNCIL_A, secret=DEMO_KEY, engine_or_url=rig.engine, submitted_by="officer", claimed_period=period
+    )
     assert outcome.status == "accepted" and outcome.queries == 1
 
     client = signed_in(rig, "council_a")
@@ -190,14 +213,16 @@ def test_a_whole_return_query_is_explained_through_the_form_and_the_return_signe
     fields: dict[str, Any] = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', body))
     assert action == f"/councils/{COUNCIL_A}/periods/{period}/explanations"
     assert fields["rule"] == "PRV-01" and fields["row"] == ""
-    explained = client.post(action, data={**fields, "text": "A new team counted differently."},
-                            follow_redirects=False)
+    explained = client.post(action, data={**fields, "text": "A new team counted differently."}, follow_redirects=False)
     assert explained.status_code == 303 and explained.headers["location"] == f"{submission}?outcome=explained"
     page = client.get(submission).text
     assert "A new team counted differently." in page and "Sign off the return" in page
 
-    signed = client.post(f"/councils/{COUNCIL_A}/periods/{period}/sign-off", data={"csrf_token": csrf_token(page)},
-                         follow_redirects=False)
+    signed = client.post(
+        f"/councils/{COUNCIL_A}/periods/{period}/sign-off",
+        data={"csrf_token": csrf_token(page)},
+        follow_redirects=False,
+    )
     assert signed.status_code == 303 and signed.headers["location"] == f"{submission}?outcome=signed_off"
     current = current_submission(COUNCIL_A, period, engine_or_url=rig.engine)
     assert current is not None and current["status"] == "signed_off" and current["unexplained_queries"] == 0

@@ -29,8 +29,14 @@ def test_stored_records_through_each_database(migrated_url: str, tmp_path: Path)
             result = synthetic_result(code, period.code, children=6 + i, seed=i)
             store_validated(result, code, secret=b"k", engine_or_url=migrated_url, submitted_by="t@example.gov.uk",
                             received_at=received)  # fmt: skip
-    store_validated(synthetic_result(COUNCILS[0], PERIOD.code, children=4, seed=9, errors=2), COUNCILS[0],
-                    secret=b"k", engine_or_url=migrated_url, submitted_by="t@example.gov.uk", received_at=received)
+    store_validated(
+        synthetic_result(COUNCILS[0], PERIOD.code, children=4, seed=9, errors=2),
+        COUNCILS[0],
+        secret=b"k",
+        engine_or_url=migrated_url,
+        submitted_by="t@example.gov.uk",
+        received_at=received,
+    )
 
     clean = audit_quarter(migrated_url, PERIOD, tmp_path / "none", tmp_path / "docs-clean")
     assert clean.suites["child_records"]["failed"] == 0, clean.messages

@@ -72,8 +72,9 @@ def _compare(out: Path, truth: dict[str, Any], files: list[str]) -> tuple[list[s
 
 @pytest.mark.parametrize(("fmt", "seed"), [("xlsx", 11), ("csv", 12)])
 def test_validation_finds_exactly_the_injected_breaches(tmp_path: Path, fmt: str, seed: int) -> None:
-    result = generate(SynthOptions(period="2025-Q1", out=tmp_path, children=CHILDREN, seed=seed,
-                                   error_rate=ERROR_RATE, format=fmt))  # type: ignore[arg-type]
+    result = generate(
+        SynthOptions(period="2025-Q1", out=tmp_path, children=CHILDREN, seed=seed, error_rate=ERROR_RATE, format=fmt)
+    )  # type: ignore[arg-type]
     truth = result.ground_truth
     made = Counter(f["injection"] for f in truth["findings"])
     assert set(made) == set(KIND_NAMES), f"kinds never injected: {sorted(set(KIND_NAMES) - set(made))}"

@@ -360,9 +360,7 @@ class FakeService:
         frame = self._tracked([period], today)
         return tracker_rows(frame, lambda code, p: self.current_submission(code, p.code))
 
-    def council_tracker(
-        self, council_code: str, periods: list[Period], today: date | None = None
-    ) -> list[TrackerRow]:
+    def council_tracker(self, council_code: str, periods: list[Period], today: date | None = None) -> list[TrackerRow]:
         from schemas.register import load_register
 
         register = load_register()

@@ -204,8 +204,21 @@ class Server:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         handle = self.log.open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "portal.app:app", "--host", "127.0.0.1", "--port", str(self.port),
-             "--workers", str(self.workers), "--no-server-header", "--log-level", "warning"],
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "portal.app:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(self.workers),
+                "--no-server-header",
+                "--log-level",
+                "warning",
+            ],
             env=server_env(self.data_dir, self.database_url, self.validators),
             stdout=handle,
             stderr=subprocess.STDOUT,

@@ -81,7 +81,8 @@ class LoadResult:
     @property
     def wrong_rows(self) -> list[str]:
         return sorted(
-            code for code, rows in self.expected_children.items()
+            code
+            for code, rows in self.expected_children.items()
             if self.stored.get(code) and self.child_rows.get(code) != rows
         )
 
@@ -89,7 +90,9 @@ class LoadResult:
     def exactly_once(self) -> bool:
         return (
             len(self.succeeded) == self.councils
-            and not self.lost and not self.duplicated and not self.wrong_rows
+            and not self.lost
+            and not self.duplicated
+            and not self.wrong_rows
             and len(self.stored) == self.councils
         )
 
@@ -181,8 +184,16 @@ async def _drive(
     step = spread / len(files) if files else 0.0
     await asyncio.gather(
         *(
-            _one_user(base_url, emails[code], uploads[code], path=files[code], period=period, gate=gate,
-                      deadline=deadline, arrives_after=number * step)
+            _one_user(
+                base_url,
+                emails[code],
+                uploads[code],
+                path=files[code],
+                period=period,
+                gate=gate,
+                deadline=deadline,
+                arrives_after=number * step,
+            )
             for number, code in enumerate(files)
         )
     )
@@ -238,17 +249,23 @@ def run_load(
         started = time.perf_counter()
         deadline = time.monotonic() + max_seconds
         uploads = asyncio.run(
-            _drive(server.url, files, emails, period=period, concurrency=concurrency, deadline=deadline,
-                   spread=spread)
+            _drive(server.url, files, emails, period=period, concurrency=concurrency, deadline=deadline, spread=spread)
         )
         wall = time.perf_counter() - started
         group = server.process.pid
     time.sleep(0.5)
     left_running = processes_in_group(group)
     result = LoadResult(
-        councils=len(files), children=max(children.values(), default=0), concurrency=concurrency, workers=workers,
-        database=url.split(":", 1)[0], wall_seconds=wall, uploads=uploads, expected_children=dict(children),
-        spread_seconds=spread, left_running=left_running,
+        councils=len(files),
+        children=max(children.values(), default=0),
+        concurrency=concurrency,
+        workers=workers,
+        database=url.split(":", 1)[0],
+        wall_seconds=wall,
+        uploads=uploads,
+        expected_children=dict(children),
+        spread_seconds=spread,
+        left_running=left_running,
     )
     engine = get_engine(url)
     try:

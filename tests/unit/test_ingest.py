@@ -98,9 +98,7 @@ def test_headers_tolerate_case_spaces_and_underscores_in_any_order(tmp_path: Pat
     header = list(reversed(STANDARD.sheet("Children").field_names))
     labels = {"local_child_id": "Local Child ID", "date_of_birth": "DATE_OF_BIRTH ", "risk_level": " risk level"}
     about_labels = {"council_code": "Council Code", "period": "  PERIOD"}
-    result = read_return(
-        _write(tmp_path / "r.xlsx", children_header=header, header_labels={**labels, **about_labels})
-    )
+    result = read_return(_write(tmp_path / "r.xlsx", children_header=header, header_labels={**labels, **about_labels}))
     table = result.table("Children")
     assert table.header_problems == []
     assert table.columns["local_child_id"] == chr(ord("A") + len(header) - 1)

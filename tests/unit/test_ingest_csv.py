@@ -181,7 +181,7 @@ def test_dates_stay_as_written(tmp_path: Path) -> None:
 
 
 def test_quoted_values_with_commas_and_blank_lines(tmp_path: Path) -> None:
-    text = "local_child_id,sex\r\n\"A, 1\",F\r\n\r\n  B2  ,M\r\n"
+    text = 'local_child_id,sex\r\n"A, 1",F\r\n\r\n  B2  ,M\r\n'
     result = read_return(_bundle(tmp_path / "r.zip", raw={"children.csv": text.encode()}))
     frame = result.table("Children").frame
     assert list(frame.index) == [2, 4]

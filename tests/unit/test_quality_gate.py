@@ -139,8 +139,10 @@ def test_published_totals_agree_with_the_council_rows_after_rounding(tmp_path: P
     too_small = _children_table(["12", "c", "48"], "50", "50")  # at least 60 shown
     passed, messages, _ = _audit(published_totals_batch(too_small, name="children.csv", columns=columns), tmp_path)
     assert not passed
-    assert any("E12000001 children_newly_identified: 50 published, the cells it adds up give at least 60" in m
-               for m in messages)
+    assert any(
+        "E12000001 children_newly_identified: 50 published, the cells it adds up give at least 60" in m
+        for m in messages
+    )
     too_large = _children_table(["12", "7", "8"], "40", "30")
     passed, messages, _ = _audit(published_totals_batch(too_large, name="children.csv", columns=columns), tmp_path)
     assert not passed and any("E92000001 children_newly_identified: 40 published" in m for m in messages)

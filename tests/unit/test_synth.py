@@ -30,8 +30,20 @@ from transforms.findings import column_letter
 sys.path.insert(0, str(Path(__file__).parent))
 from test_synth_support import keyvalue, read_bundle, truth  # noqa: E402
 
-COUNCILS = ["E06000001", "E06000002", "E08000025", "E09000001", "E09000033", "E10000002",
-            "E10000003", "E06000052", "E08000038", "E08000039", "E06000063", "E10000034"]
+COUNCILS = [
+    "E06000001",
+    "E06000002",
+    "E08000025",
+    "E09000001",
+    "E09000033",
+    "E10000002",
+    "E10000003",
+    "E06000052",
+    "E08000038",
+    "E08000039",
+    "E06000063",
+    "E10000034",
+]
 
 
 def _hashes(out: Path) -> dict[str, str]:
@@ -40,8 +52,16 @@ def _hashes(out: Path) -> dict[str, str]:
 
 def _options(out: Path, **changes: object) -> SynthOptions:
     values: dict[str, object] = {
-        "period": "2025-Q1", "out": out, "periods": 2, "councils": COUNCILS, "children": 30, "seed": 5,
-        "error_rate": 0.2, "missing_rate": 0.1, "late_rate": 0.2, "format": "xlsx",
+        "period": "2025-Q1",
+        "out": out,
+        "periods": 2,
+        "councils": COUNCILS,
+        "children": 30,
+        "seed": 5,
+        "error_rate": 0.2,
+        "missing_rate": 0.1,
+        "late_rate": 0.2,
+        "format": "xlsx",
     }
     values.update(changes)
     return SynthOptions(**values)  # type: ignore[arg-type]
@@ -62,8 +82,7 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path, fmt: str) -
 @pytest.fixture(scope="module")
 def clean(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("clean")
-    generate(SynthOptions(period="2025-Q1", out=out, periods=3, councils="all", children=25, seed=3,
-                          format="csv"))
+    generate(SynthOptions(period="2025-Q1", out=out, periods=3, councils="all", children=25, seed=3, format="csv"))
     return out
 
 
@@ -123,7 +142,10 @@ def test_activity_and_about_agree_with_children(clean: Path) -> None:
         council = register.get(entry["council_code"])
         assert about["standard_version"] == "1.0"
         assert (about["council_code"], about["la_number"], about["period"]) == (
-            council.council_code, council.la_number, period.code)
+            council.council_code,
+            council.la_number,
+            period.code,
+        )
         assert re.fullmatch(r"[a-z.]+@[a-z]+\.gov\.uk", about["prepared_by_email"])
         if about["signed_off_on"]:
             assert about["signed_off_by"]
@@ -192,8 +214,9 @@ def test_distributions_are_realistic(clean: Path) -> None:
 
 def test_children_carried_forward(clean: Path) -> None:
     by_return = {(e["council_code"], e["period"]): s["children"] for e, s in _returns(clean)}
-    dropped = {(c["from_council_code"], c["from_local_child_id"]) for c in truth(clean)["cross_council"]
-               if c["rule"] == "X2"}
+    dropped = {
+        (c["from_council_code"], c["from_local_child_id"]) for c in truth(clean)["cross_council"] if c["rule"] == "X2"
+    }
     carried = 0
     for (council, period), children in by_return.items():
         following = by_return.get((council, Period.parse(period).next().code))
@@ -245,8 +268,18 @@ def test_ground_truth_is_well_formed(tmp_path: Path) -> None:
     text = (out / "ground_truth.json").read_text(encoding="utf-8")
     names = {e["file"] for e in result.manifest["files"]}
     for finding in gt["findings"]:
-        assert set(finding) == {"council_code", "period", "file", "rule", "severity", "sheet", "cell", "field",
-                                "local_child_id", "injection"}
+        assert set(finding) == {
+            "council_code",
+            "period",
+            "file",
+            "rule",
+            "severity",
+            "sheet",
+            "cell",
+            "field",
+            "local_child_id",
+            "injection",
+        }
         assert finding["file"] in names and finding["injection"] in KIND_NAMES
         assert finding["severity"] == standard.rule(finding["rule"]).severity
         if finding["rule"] == "STRUCT-02":
@@ -258,8 +291,14 @@ def test_ground_truth_is_well_formed(tmp_path: Path) -> None:
         else:
             assert finding["local_child_id"] is None
     for case in gt["cross_council"]:
-        assert set(case) == {"rule", "period", "from_council_code", "to_council_code", "from_local_child_id",
-                             "to_local_child_id"}
+        assert set(case) == {
+            "rule",
+            "period",
+            "from_council_code",
+            "to_council_code",
+            "from_local_child_id",
+            "to_local_child_id",
+        }
     # never an identifier in the ground truth
     for _entry, sheets in _returns(out):
         for child in sheets["children"]:
@@ -276,8 +315,10 @@ def test_injected_cells_point_at_the_field(tmp_path: Path) -> None:
     raw = {}
     for name in files:
         with zipfile.ZipFile(out / name) as archive:
-            raw[name] = {n.removesuffix(".csv"): list(csv.reader(io.StringIO(archive.read(n).decode())))
-                         for n in archive.namelist()}
+            raw[name] = {
+                n.removesuffix(".csv"): list(csv.reader(io.StringIO(archive.read(n).decode())))
+                for n in archive.namelist()
+            }
     for finding in result.ground_truth["findings"]:
         if finding["cell"] is None:
             header = raw[finding["file"]][finding["sheet"].lower()]
@@ -304,8 +345,17 @@ def test_every_injection_kind_happens_in_a_national_set(tmp_path: Path) -> None:
     # every kind, including ABT-01, which only a recoded council's return (Gateshead, North
     # Yorkshire, Somerset) can carry, is injected somewhere whenever the error rate is above zero
     for seed in (1, 2, 3):
-        result = generate(SynthOptions(period="2025-Q1", out=tmp_path / str(seed), councils="all", children=12,
-                                       seed=seed, error_rate=0.05, format="csv"))
+        result = generate(
+            SynthOptions(
+                period="2025-Q1",
+                out=tmp_path / str(seed),
+                councils="all",
+                children=12,
+                seed=seed,
+                error_rate=0.05,
+                format="csv",
+            )
+        )
         made = Counter(f["injection"] for f in result.ground_truth["findings"])
         assert set(made) == set(KIND_NAMES), f"seed {seed}: never injected {sorted(set(KIND_NAMES) - set(made))}"
     families = ("VAL-", "STR-", "ACT-", "CHD-", "XS-", "STRUCT-")
@@ -334,12 +384,32 @@ def test_missing_and_late(tmp_path: Path) -> None:
 
 
 def test_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["synth", "--period", "2025-Q1", "--out", str(tmp_path), "--councils", "E06000001,E06000002",
-                 "--children", "10", "--periods", "2", "--format", "csv"])
+    code = main(
+        [
+            "synth",
+            "--period",
+            "2025-Q1",
+            "--out",
+            str(tmp_path),
+            "--councils",
+            "E06000001,E06000002",
+            "--children",
+            "10",
+            "--periods",
+            "2",
+            "--format",
+            "csv",
+        ]
+    )
     assert code == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "E06000001_2025-Q1.zip", "E06000001_2025-Q2.zip", "E06000002_2025-Q1.zip", "E06000002_2025-Q2.zip",
-        "ground_truth.json", "manifest.json"]
+        "E06000001_2025-Q1.zip",
+        "E06000001_2025-Q2.zip",
+        "E06000002_2025-Q1.zip",
+        "E06000002_2025-Q2.zip",
+        "ground_truth.json",
+        "manifest.json",
+    ]
     assert "4 returns" in capsys.readouterr().out
     assert main(["synth", "--period", "2025-Q1", "--out", str(tmp_path), "--councils", "E99999999"]) == 2
     assert main(["synth", "--period", "2025-Q5", "--out", str(tmp_path)]) == 2

@@ -19,8 +19,11 @@ from test_synth_support import child_records  # noqa: E402
 
 @pytest.mark.parametrize(("periods", "seed"), [(1, 1), (3, 2)])
 def test_linker_finds_exactly_the_planted_cases(tmp_path: Path, periods: int, seed: int) -> None:
-    result = generate(SynthOptions(period="2025-Q1", out=tmp_path, periods=periods, children=15, seed=seed,
-                                   missing_rate=0.05, format="csv"))
+    result = generate(
+        SynthOptions(
+            period="2025-Q1", out=tmp_path, periods=periods, children=15, seed=seed, missing_rate=0.05, format="csv"
+        )
+    )
     truth = result.ground_truth
     records, submissions = child_records(tmp_path)
     found = [tuple(f.to_json().values()) for f in link(records, submissions).findings]
@@ -42,8 +45,7 @@ def test_linker_finds_exactly_the_planted_cases(tmp_path: Path, periods: int, se
 
 
 def test_cases_prefer_returns_without_errors(tmp_path: Path) -> None:
-    result = generate(SynthOptions(period="2025-Q1", out=tmp_path, children=10, seed=4, error_rate=0.01,
-                                   format="csv"))
+    result = generate(SynthOptions(period="2025-Q1", out=tmp_path, children=10, seed=4, error_rate=0.01, format="csv"))
     truth = result.ground_truth
     rejected = {(r["council_code"], r["period"]) for r in truth["returns"] if r["has_errors"]}
     assert rejected

@@ -42,19 +42,21 @@ def child_records(out: Path) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
     for entry in manifest["files"]:
         submissions.append((entry["council_code"], entry["period"]))
         for child in read_bundle(out / entry["file"])["children"]:
-            rows.append({
-                "council_code": entry["council_code"],
-                "period": entry["period"],
-                "local_child_id": child["local_child_id"],
-                "upn_key": child["upn"] or None,
-                "nhs_key": child["nhs_number"] or None,
-                "birth_month": child["date_of_birth"][:7],
-                "sex": child["sex"],
-                "identified_on": child["identified_on"],
-                "closed_on": child["closed_on"] or None,
-                "closure_reason": child["closure_reason"] or None,
-                "moved_to_council": child["moved_to_council"] or None,
-                "moved_from_council": child["moved_from_council"] or None,
-                "moved_from_child_id": child["moved_from_child_id"] or None,
-            })
+            rows.append(
+                {
+                    "council_code": entry["council_code"],
+                    "period": entry["period"],
+                    "local_child_id": child["local_child_id"],
+                    "upn_key": child["upn"] or None,
+                    "nhs_key": child["nhs_number"] or None,
+                    "birth_month": child["date_of_birth"][:7],
+                    "sex": child["sex"],
+                    "identified_on": child["identified_on"],
+                    "closed_on": child["closed_on"] or None,
+                    "closure_reason": child["closure_reason"] or None,
+                    "moved_to_council": child["moved_to_council"] or None,
+                    "moved_from_council": child["moved_from_council"] or None,
+                    "moved_from_child_id": child["moved_from_child_id"] or None,
+                }
+            )
     return pd.DataFrame(rows), submissions

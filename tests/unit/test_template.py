@@ -42,9 +42,11 @@ def _value_cell(ws: Worksheet, sheet_name: str, field_: Field) -> str:
 
 
 def test_sheets_in_order_with_hidden_lists(workbook: openpyxl.Workbook) -> None:
-    assert workbook.sheetnames == [*STANDARD.sheet_names, LISTS_SHEET] == [
-        "About", "Strategy", "Activity", "Children", "Lists"
-    ]
+    assert (
+        workbook.sheetnames
+        == [*STANDARD.sheet_names, LISTS_SHEET]
+        == ["About", "Strategy", "Activity", "Children", "Lists"]
+    )
     assert workbook[LISTS_SHEET].sheet_state == "hidden"
     assert all(workbook[name].sheet_state == "visible" for name in STANDARD.sheet_names)
     assert workbook.active is not None and workbook.active.title == "About"

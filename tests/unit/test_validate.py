@@ -75,10 +75,16 @@ def test_file_cases_cover_several_rules() -> None:
 
 def test_header_tolerance(tmp_path: Path) -> None:
     data = baseline()
-    labels = {"local_child_id": "Local Child ID", "date_of_birth": "DATE_OF_BIRTH", "council_code": " Council code ",
-              "cse_strategy": "CSE Strategy", "children_open_at_end": "Children  open at END"}
-    path = write_xlsx_return(tmp_path / "r.xlsx", data.about, data.strategy, data.activity, data.children,
-                             header_labels=labels)
+    labels = {
+        "local_child_id": "Local Child ID",
+        "date_of_birth": "DATE_OF_BIRTH",
+        "council_code": " Council code ",
+        "cse_strategy": "CSE Strategy",
+        "children_open_at_end": "Children  open at END",
+    }
+    path = write_xlsx_return(
+        tmp_path / "r.xlsx", data.about, data.strategy, data.activity, data.children, header_labels=labels
+    )
     assert validate_file(path, today=TODAY).findings == []
 
 
@@ -99,8 +105,9 @@ def test_cells_in_a_reordered_file(tmp_path: Path) -> None:
     data = baseline()
     data.child("C002")["sex"] = "X"
     header = list(reversed(STANDARD.sheet("Children").field_names))
-    path = write_xlsx_return(tmp_path / "r.xlsx", data.about, data.strategy, data.activity, data.children,
-                             children_header=header)
+    path = write_xlsx_return(
+        tmp_path / "r.xlsx", data.about, data.strategy, data.activity, data.children, children_header=header
+    )
     result = validate_file(path, today=TODAY)
     column = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"[header.index("sex")]
     assert findings(result) == [("VAL-02", f"Children!{column}3")]
@@ -121,7 +128,11 @@ def test_dates_in_every_accepted_form() -> None:
     assert result.typed is not None
     births = result.typed.children["date_of_birth"]
     assert list(births) == [
-        date(2010, 5, 1), date(2011, 9, 30), date(2009, 2, 14), date(2012, 12, 12), date(2008, 1, 1)
+        date(2010, 5, 1),
+        date(2011, 9, 30),
+        date(2009, 2, 14),
+        date(2012, 12, 12),
+        date(2008, 1, 1),
     ]
 
 
@@ -210,8 +221,11 @@ def test_previous_return_names_its_period_and_figure() -> None:
     prev = PreviousReturn(period="2024-Q4", activity={"referrals_to_police": 30})
     result = validate_return(build(data), today=TODAY, previous=prev)
     [finding] = result.findings
-    assert (finding.rule, finding.cell, finding.field) == ("PRV-01", keyvalue_cell("Activity", "referrals_to_police"),
-                                                           "referrals_to_police")
+    assert (finding.rule, finding.cell, finding.field) == (
+        "PRV-01",
+        keyvalue_cell("Activity", "referrals_to_police"),
+        "referrals_to_police",
+    )
     assert "is 2, against 30 in 2024-Q4" in finding.message
     assert result.status == "accepted" and result.queries == 1
 

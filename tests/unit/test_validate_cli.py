@@ -76,8 +76,14 @@ def _empty(folder: Path) -> Path:
 
 
 def _bundle_without_children(folder: Path) -> Path:
-    return write_csv_bundle(folder / "bundle.zip", sample_about(), sample_strategy(), sample_activity(),
-                            children_rows(3), omit=["children.csv"])
+    return write_csv_bundle(
+        folder / "bundle.zip",
+        sample_about(),
+        sample_strategy(),
+        sample_activity(),
+        children_rows(3),
+        omit=["children.csv"],
+    )
 
 
 HOSTILE: dict[str, tuple[Callable[[Path], Path], str]] = {
@@ -242,8 +248,17 @@ def test_report_is_the_only_thing_written_and_needs_no_key_or_database(tmp_path:
 def test_cli_reports_exactly_synths_injected_breaches(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from synth import SynthOptions, generate
 
-    truth = generate(SynthOptions(period="2025-Q1", out=tmp_path, councils=["E06000001", "E08000025", "E09000033"],
-                                  children=25, seed=7, error_rate=0.4, format="csv")).ground_truth
+    truth = generate(
+        SynthOptions(
+            period="2025-Q1",
+            out=tmp_path,
+            councils=["E06000001", "E08000025", "E09000033"],
+            children=25,
+            seed=7,
+            error_rate=0.4,
+            format="csv",
+        )
+    ).ground_truth
     assert truth["findings"]
     for entry in truth["returns"]:
         code, result = _json([str(tmp_path / entry["file"]), "--council", entry["council_code"]], capsys)

@@ -54,9 +54,7 @@ class Archive:
         if entries != 0xFFFF and entries > MAX_MEMBERS:
             raise refuse("REF-ZIP-BOMB", self.source_name, detail=f"{entries:,} parts; at most {MAX_MEMBERS:,}")
         if directory_size != 0xFFFFFFFF and directory_size > MAX_CENTRAL_DIRECTORY_BYTES:
-            raise refuse(
-                "REF-ZIP-BOMB", self.source_name, detail=f"a {megabytes(directory_size)} directory of parts"
-            )
+            raise refuse("REF-ZIP-BOMB", self.source_name, detail=f"a {megabytes(directory_size)} directory of parts")
 
     def _check_members(self, infos: list[zipfile.ZipInfo], limits: Limits) -> None:
         if len(infos) > MAX_MEMBERS:

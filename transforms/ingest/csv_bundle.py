@@ -108,9 +108,7 @@ def _records(archive: Archive, member: BundleMember, encoding: str, limits: Limi
     try:
         for number, record in enumerate(reader, start=1):
             if number > max_rows:
-                raise refuse(
-                    "REF-TOO-LARGE", source, what=name, detail=f"more than {max_rows:,} rows with the header"
-                )
+                raise refuse("REF-TOO-LARGE", source, what=name, detail=f"more than {max_rows:,} rows with the header")
             if len(record) > limits.max_columns:
                 raise refuse(
                     "REF-TOO-LARGE",

@@ -70,9 +70,7 @@ def _resolve_version(about_rows: list[Row], fallback: str | None, source_name: s
     declared = xlsx.version_text(find_value(about_rows, VERSION_FIELD))
     version = declared or fallback or latest_version()
     if version not in available_versions():
-        raise refuse(
-            "REF-VERSION", source_name, version=shown(version, 40), known=", ".join(available_versions())
-        )
+        raise refuse("REF-VERSION", source_name, version=shown(version, 40), known=", ".join(available_versions()))
     return load_standard(version)
 
 

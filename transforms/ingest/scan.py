@@ -169,7 +169,7 @@ class _FastChecks:
         row_over = greater_than(limits.max_rows)
         column_over = letters_greater_than(limits.max_columns)
         good_row = rf'(?!{row_over})[1-9]\d{{0,6}}"'
-        good_cell = rf'(?!{column_over})[A-Z]{{1,3}}{good_row}'
+        good_cell = rf"(?!{column_over})[A-Z]{{1,3}}{good_row}"
         self.patterns = [
             re.compile(rb"<f[\s/>]"),  # a formula (the careful scan names its cell)
             re.compile(rf'<row(?:(?! r=")[\s/>]| r="(?!{good_row}))'.encode()),
@@ -269,7 +269,6 @@ class WorksheetScanner:
             self._done = True
         if checks.unusual(data):
             raise _Unusual
-
 
     def _tags(self, buffer: bytes) -> None:
         limits = self.limits

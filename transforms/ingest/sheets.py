@@ -107,10 +107,14 @@ def build_table(spec: SheetSpec, header: Sequence[object], body: Iterable[Row]) 
     records = list(body)
     width = max([len(header), *(len(cells) for _, cells in records)])
     grid = [list(cells) + [""] * (width - len(cells)) if len(cells) < width else cells for _, cells in records]
-    cleaned = [
-        [(value.strip() or None) if value.__class__ is str else value for value in column]  # noqa: E721
-        for column in zip(*grid, strict=True)
-    ] if grid else [[] for _ in range(width)]
+    cleaned = (
+        [
+            [(value.strip() or None) if value.__class__ is str else value for value in column]  # noqa: E721
+            for column in zip(*grid, strict=True)
+        ]
+        if grid
+        else [[] for _ in range(width)]
+    )
     keep = [index for index, cells in enumerate(zip(*cleaned, strict=True)) if cells.count(None) != width]
     if len(keep) != len(records):
         cleaned = [[column[index] for index in keep] for column in cleaned]

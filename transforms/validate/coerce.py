@@ -245,4 +245,3 @@ def typed_scalar(value: Any, f: Field) -> object:
     if f.type == "integer":
         return int(value)
     return value
-

@@ -377,9 +377,7 @@ def change_against_previous(ctx: Context) -> Iterator[Finding]:
             continue
         change = abs(int(current) - int(before))
         if change > 10 and change > 0.5 * abs(int(before)):
-            yield ctx.finding(
-                "PRV-01", "Activity", f.name, other=int(before), previous_period=ctx.previous.period
-            )
+            yield ctx.finding("PRV-01", "Activity", f.name, other=int(before), previous_period=ctx.previous.period)
 
 
 def function_rule_ids() -> frozenset[str]:

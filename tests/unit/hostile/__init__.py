@@ -45,13 +45,39 @@ def write_raw_zip(path: Path, members: list[RawMember]) -> Path:
         name = member.name.encode()
         offset = len(body)
         body += struct.pack(
-            "<4s5H3L2H", b"PK\x03\x04", 20, 0, member.method, 0, 0,
-            member.crc, len(member.payload), member.declared_size, len(name), 0,
+            "<4s5H3L2H",
+            b"PK\x03\x04",
+            20,
+            0,
+            member.method,
+            0,
+            0,
+            member.crc,
+            len(member.payload),
+            member.declared_size,
+            len(name),
+            0,
         )
         body += name + member.payload
         directory += struct.pack(
-            "<4s6H3L5H2L", b"PK\x01\x02", 20, 20, 0, member.method, 0, 0,
-            member.crc, len(member.payload), member.declared_size, len(name), 0, 0, 0, 0, 0, offset,
+            "<4s6H3L5H2L",
+            b"PK\x01\x02",
+            20,
+            20,
+            0,
+            member.method,
+            0,
+            0,
+            member.crc,
+            len(member.payload),
+            member.declared_size,
+            len(name),
+            0,
+            0,
+            0,
+            0,
+            0,
+            offset,
         )
         directory += name
     end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(members), len(members), len(directory), len(body), 0)
@@ -115,8 +141,24 @@ def ole2_file(path: Path, streams: list[str]) -> Path:
     end_of_chain, free, fat_sector, no_stream = 0xFFFFFFFE, 0xFFFFFFFF, 0xFFFFFFFD, 0xFFFFFFFF
     header = struct.pack(
         "<8s16s5H6s10L",
-        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"\x00" * 16, 0x3E, 3, 0xFFFE, 9, 6, b"\x00" * 6,
-        0, 1, 1, 0, 4096, end_of_chain, 0, end_of_chain, 0, 0,
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
+        b"\x00" * 16,
+        0x3E,
+        3,
+        0xFFFE,
+        9,
+        6,
+        b"\x00" * 6,
+        0,
+        1,
+        1,
+        0,
+        4096,
+        end_of_chain,
+        0,
+        end_of_chain,
+        0,
+        0,
     )
     header += struct.pack("<108L", *([free] * 108))
     fat = struct.pack("<2L", fat_sector, end_of_chain) + struct.pack("<126L", *([free] * 126))
