@@ -47,6 +47,11 @@ def run(args: argparse.Namespace) -> int:
         raise
     if args.json:
         print(json.dumps(outcome.to_json(), indent=2))
+    elif outcome.received_returns == 0:
+        print(
+            f"{outcome.year}: no accepted return is stored for any quarter of the year yet "
+            f"({outcome.expected_returns} expected), so the publication in {outcome.out_dir} has no figures"
+        )
     else:
         print(
             f"{outcome.year}: {outcome.received_returns} of {outcome.expected_returns} returns accepted; "

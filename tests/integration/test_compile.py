@@ -285,3 +285,22 @@ def test_lscb_audit_exits_0_on_the_compiled_quarter_and_1_on_a_tampered_one(
     assert "the data-quality gate FAILED" in out and f"league_table.csv: not written (expected in {folder})" in out
     assert (folder / "data_docs" / "index.html").is_file()
     assert main(["quality", "--period", period, "--dir", str(tmp_path / "nowhere")]) == 2
+
+
+def test_cli_compile_and_annual_on_an_empty_database(
+    migrated_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`lscb compile` on a database with no returns writes a tracker of every expected council,
+    not received, and exits 0; `lscb annual` for a year with none says so in one line."""
+    from lscb.cli import main
+
+    monkeypatch.setenv("LSCB_DATABASE_URL", migrated_url)
+    monkeypatch.setenv("LSCB_DATA_DIR", str(tmp_path / "var"))
+    assert main(["compile", "--period", "2026-Q1", "--out", str(tmp_path / "q")]) == 0
+    rows = read_csv(tmp_path / "q" / "tracker.csv")
+    assert len(rows) == len(load_register().expected(Period.parse("2026-Q1")))  # 153 in the register today
+    assert {r["state"] for r in rows} == {"not_received"}
+    capsys.readouterr()
+    assert main(["annual", "--year", "2025-26", "--out", str(tmp_path / "a")]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and "no accepted return is stored for any quarter of the year yet" in out[0]
