@@ -44,7 +44,12 @@ def _year() -> str:
     start_date=datetime(2025, 4, 1),
     catchup=False,
     max_active_runs=1,
-    default_args={"owner": "lscb-data-team", "retries": 2, "retry_delay": timedelta(seconds=10)},
+    default_args={
+        "owner": "lscb-data-team",
+        "retries": 2,
+        "retry_delay": timedelta(seconds=10),
+        "execution_timeout": timedelta(hours=1),
+    },
     on_failure_callback=notify_failure,
     tags=["lscb", "annual", "publication"],
     doc_md=__doc__,

@@ -63,7 +63,14 @@ DEFAULT_ARGS: dict[str, Any] = {
     "retries": 2,
     "retry_delay": timedelta(seconds=10),
     "retry_exponential_backoff": False,
+    # a task that hangs (a stalled database, a mail server that never answers) fails and is retried
+    "execution_timeout": timedelta(minutes=30),
 }
+# Storing returns takes the project database's write lock (SQLite) or a connection each
+# (PostgreSQL): the `lscb_store` pool bounds how many files are stored at once, across runs,
+# and each run processes at most this many files at a time (the others wait their turn).
+STORE_POOL = "lscb_store"
+FILES_AT_ONCE = 8
 
 
 def _params() -> dict[str, Any]:
@@ -142,7 +149,12 @@ def quarterly_return() -> None:
         print(f"{len(found)} file(s) waiting in {describe(inbox)} for {_period()}")
         return found
 
-    @task(map_index_template="{{ task.op_kwargs['item']['name'] }}")
+    @task(
+        map_index_template="{{ task.op_kwargs['item']['name'] }}",
+        pool=STORE_POOL,
+        max_active_tis_per_dagrun=FILES_AT_ONCE,
+        execution_timeout=timedelta(minutes=10),  # a 50,000-child return takes well under a minute
+    )
     def process_return(item: dict[str, Any]) -> dict[str, Any]:
         """Validate and store one file, then archive it (or quarantine it with a reason file)."""
         from lscb.airflow_support import project_database_url, require_pseudonymisation_key
@@ -177,7 +189,7 @@ def quarterly_return() -> None:
             raise AirflowFailException(f"refused {detail}")
         return outcome.to_result()
 
-    @task(trigger_rule=TriggerRule.ALL_DONE)
+    @task(trigger_rule=TriggerRule.ALL_DONE, execution_timeout=timedelta(hours=1))
     def compile_national() -> dict[str, Any]:
         """Compile the national outputs for the period from everything stored so far, into the
         staging folder (published only once the audit has passed)."""

@@ -350,6 +350,29 @@ def _fail(message: str) -> NoReturn:
 # ------------------------------------------------------------------ running a DAG locally
 
 
+STORE_POOL = "lscb_store"  # dags/quarterly_return.py stores returns in this pool
+STORE_POOL_SLOTS = 4  # SQLite has one writer at a time; PostgreSQL takes more: `airflow pools set`
+
+
+def ensure_store_pool(slots: int = STORE_POOL_SLOTS) -> None:
+    """Create the `lscb_store` pool when Airflow has none of that name (an existing one, sized by
+    an operator, is kept)."""
+    import subprocess
+    import sys
+
+    airflow = Path(sys.executable).with_name("airflow")
+    command = [str(airflow)] if airflow.exists() else [sys.executable, "-m", "airflow"]
+    listed = subprocess.run([*command, "pools", "get", STORE_POOL], capture_output=True, text=True, check=False)
+    if listed.returncode == 0:
+        return
+    made = subprocess.run(
+        [*command, "pools", "set", STORE_POOL, str(slots), "Storing returns in the project database"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if made.returncode != 0:
+        raise RuntimeError(f"airflow pools set {STORE_POOL} failed: {(made.stdout + made.stderr).strip()[-500:]}")
+
+
 def migrate_airflow_db() -> None:
     """`airflow db migrate` on Airflow's own metadata database (dag.test() needs it)."""
     import subprocess

@@ -66,12 +66,15 @@ def _prepare(no_migrate: bool, project_db: bool) -> None:
     from lscb import airflow_support
 
     airflow_support.apply_airflow_environment()
-    if no_migrate:
-        return
     try:
-        airflow_support.migrate_airflow_db()
+        if not no_migrate:
+            airflow_support.migrate_airflow_db()
+        if project_db:
+            airflow_support.ensure_store_pool()  # the pool process_return stores in (cheap when it exists)
     except RuntimeError as error:
         raise UserError(str(error), 1) from None
+    if no_migrate:
+        return
     if project_db:
         from store.migrate import upgrade
 

@@ -76,6 +76,9 @@ for dag_id, dag in bag.dags.items():
                 "mapped": type(task).__name__.startswith("Mapped") or getattr(task, "is_mapped", False),
                 "upstream": sorted(task.upstream_task_ids),
                 "outlets": sorted(getattr(o, "uri", str(o)) for o in (task.outlets or [])),
+                "pool": task.pool,
+                "max_active_tis_per_dagrun": task.max_active_tis_per_dagrun,
+                "execution_timeout": task.execution_timeout.total_seconds() if task.execution_timeout else None,
             }}
             for task in dag.tasks
         }},
@@ -93,6 +96,16 @@ def dagbag(tmp_path_factory: pytest.TempPathFactory) -> dict:
 def test_dag_folder_imports_without_errors(dagbag: dict) -> None:
     assert dagbag["import_errors"] == {}
     assert set(dagbag["dags"]) == EXPECTED_DAGS
+
+
+def test_every_task_has_a_timeout_and_the_stores_writers_a_pool(dagbag: dict) -> None:
+    """A hung task fails and is retried; storing returns is bounded across runs (the `lscb_store`
+    pool) and within a run (at most a few files at once), so the database is never swamped."""
+    for dag_id, dag in dagbag["dags"].items():
+        for task_id, task in dag["tasks"].items():
+            assert task["execution_timeout"] and task["execution_timeout"] <= 3600, f"{dag_id}.{task_id}"
+    process = dagbag["dags"]["quarterly_return"]["tasks"]["process_return"]
+    assert process["pool"] == "lscb_store" and 1 <= process["max_active_tis_per_dagrun"] <= 16
 
 
 def test_every_dag_has_tags_owner_docs_and_retries(dagbag: dict) -> None:
