@@ -1,7 +1,7 @@
 """Storage benchmark: a national quarter (every expected council x 1,000 children) stored on
 SQLite and on PostgreSQL; prints submissions/s and child rows/s.
 
-    .venv/bin/python bench/store.py [--councils N] [--children N] [--period 2025-Q1]
+    .venv/bin/python bench/store_quarter.py [--councils N] [--children N] [--period 2025-Q1]
         [--backends sqlite,postgresql] [--postgres-url URL]
 
 Measures `pipeline.receive.store_validated` (pseudonymisation, one transaction per return with
