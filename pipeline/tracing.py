@@ -1,5 +1,6 @@
 """Children to trace: the use cases behind the portal's "Children to trace" pages and
-`lscb findings` (RETURN_STANDARD section 5, X1-X5; section 6: a council sees only its own ids).
+`lscb findings` (RETURN_STANDARD section 5, X1-X6; section 6: a council sees only its own ids, and
+X6 goes to the council now responsible for the child only).
 
 - `record_compile`: what a compile found goes to the store (`store.tracing.record_compile`), and
   the compile's gap table gets the findings open longer than 28 days; called by
@@ -15,7 +16,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -38,14 +39,18 @@ from store.tracing import record_compile as store_compile
 from transforms.link import (
     RESOLUTION_LABELS,
     RESOLUTIONS,
+    RULE_RESOLUTIONS,
     TOLD,
     TRACE_ACTIONS,
     TRACE_STATUSES,
+    WHOLE_PICTURE,
     CrossCouncilFinding,
     council_findings,
     x1_decided_through,
 )
-from transforms.measures import OPEN_TOO_LONG_DAYS, findings_open_too_long, trace_summary
+from transforms.measures import OPEN_TOO_LONG_DAYS, findings_open_too_long, trace_summary, whole_picture_summary
+from transforms.picture import WholePicture, describe
+from transforms.picture import summary as picture_summary
 
 MAX_NOTE = 2000
 SEX_NAMES = {"F": "female", "M": "male", "U": "not known"}
@@ -56,6 +61,11 @@ RESOLUTION_NAMES = {  # what a person may type (CLI, form) -> the stored code
     "found and recorded": "found_recorded",
     "not_ours": "not_ours",
     "not ours": "not_ours",
+    "already_known": "already_known",
+    "already known": "already_known",
+    "known": "already_known",
+    "acted_on": "acted_on",
+    "acted on": "acted_on",
     "other": "other",
 }
 
@@ -88,6 +98,15 @@ class TraceView:
     first_seen_on: date
     last_seen_on: date
     present: bool  # found by the latest compile that covered its period
+    # X6 only: the combined picture (other councils named, never their ids) and it in words
+    picture: WholePicture | None = None
+    picture_lines: tuple[str, ...] = ()
+    other_councils: tuple[str, ...] = ()  # X6: every other council's name, latest record first
+
+    @property
+    def resolutions(self) -> dict[str, str]:
+        """The answers a council may give this case: code -> label."""
+        return {code: RESOLUTION_LABELS[code] for code in RULE_RESOLUTIONS.get(self.rule, RESOLUTIONS)}
 
     @property
     def resolution_label(self) -> str | None:
@@ -120,6 +139,10 @@ class TraceView:
         out: dict[str, Any] = {}
         for name in self.__dataclass_fields__:
             value = getattr(self, name)
+            if isinstance(value, WholePicture):
+                value = value.to_json()
+            elif isinstance(value, tuple):
+                value = list(value)
             out[name] = value.isoformat() if isinstance(value, date | datetime) else value
         return out
 
@@ -132,6 +155,8 @@ class TracingSummary:
     today: date
     councils: list[dict[str, Any]]
     pairs: list[dict[str, Any]]
+    # X6 per region of the council now responsible, England last (`region_name` "England")
+    whole_picture: list[dict[str, Any]] = field(default_factory=list)
 
 
 # ---- the compile ------------------------------------------------------------------------------
@@ -211,10 +236,27 @@ def view(case: TracedFinding, side: str, register: Register | None = None) -> Tr
     other_code = case.to_council_code if side == "from" else case.from_council_code
     own_id = case.from_local_child_id if side == "from" else case.to_local_child_id
     other_id = case.to_local_child_id if side == "from" else case.from_local_child_id
-    told = [t for t in council_findings([finding], register=register) if t.council_code == own_code]
-    other = register.find(other_code)
     rule = load_standard().rule(case.rule)
+    other = register.find(other_code)
     no_record = own_id is None
+    picture = None
+    if case.rule == WHOLE_PICTURE:
+        picture = WholePicture.from_json(
+            case.picture or {}, period=case.period, council_code=own_code, local_child_id=own_id
+        )
+        names = [_council_name(register, code) for code in picture.other_councils] or [
+            _council_name(register, other_code)
+        ]
+        message = rule.message.format(
+            local_child_id=own_id,
+            period=case.period,
+            other_council=_and(names),
+            signs=picture_summary(picture, lambda code: _council_name(register, code)),
+        )
+        told = []
+    else:
+        told = [t for t in council_findings([finding], register=register) if t.council_code == own_code]
+        message = told[0].message if told else rule.description
     return TraceView(
         id=case.id,
         reference=case.identity[:12],
@@ -225,7 +267,7 @@ def view(case: TracedFinding, side: str, register: Register | None = None) -> Tr
         local_child_id=own_id,
         other_council_code=other_code,
         other_council_name=other.name if other else other_code,
-        message=told[0].message if told else rule.description,
+        message=message,
         closed_on=case.closed_on if no_record else None,
         birth_month=case.birth_month if no_record else None,
         sex=case.sex if no_record else None,
@@ -239,7 +281,19 @@ def view(case: TracedFinding, side: str, register: Register | None = None) -> Tr
         first_seen_on=case.first_seen_on,
         last_seen_on=case.last_seen_on,
         present=case.present,
+        picture=picture,
+        picture_lines=tuple(describe(picture, lambda code: _council_name(register, code))) if picture else (),
+        other_councils=tuple(_council_name(register, code) for code in picture.other_councils) if picture else (),
     )
+
+
+def _council_name(register: Register, code: str) -> str:
+    council = register.find(code)
+    return council.name if council else code
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def children_to_trace(
@@ -248,8 +302,12 @@ def children_to_trace(
     *,
     period: str | None = None,
     status: str | None = None,
+    whole_picture: bool = True,
 ) -> list[TraceView]:
-    """The cases the council is told about, oldest period first, as it sees them."""
+    """The cases the council is told about, oldest period first, as it sees them.
+
+    `whole_picture=False` leaves out X6: the picture is for the council now responsible for the
+    child; anyone else looking at the council's cases (a national analyst) sees counts only."""
     register = load_register()
     codes = council_codes(council_code, register)
     period = normalise_period(period) if period else None
@@ -273,18 +331,28 @@ def children_to_trace(
     out = []
     for case in cases:
         side = _side(case, codes)
-        if side is not None:
+        if side is not None and (whole_picture or case.rule != WHOLE_PICTURE):
             out.append(view(case, side, register))
     return out
 
 
 def parse_resolution(text: str) -> str:
-    """The stored code for a resolution as typed: `found`, `not-ours`, `other` (or the codes)."""
+    """The stored code for a resolution as typed: `found`, `not-ours`, `already-known`,
+    `acted-on`, `other` (or the codes)."""
     typed = str(text or "").strip().lower()
     code = RESOLUTION_NAMES.get(typed.replace("-", "_")) or RESOLUTION_NAMES.get(typed)
     if code is None or code not in RESOLUTIONS:
-        raise StoreError("the resolution is one of: found (found and recorded), not-ours, other")
+        raise StoreError(
+            "the resolution is one of: found (found and recorded), not-ours, already-known, acted-on, other"
+        )
     return code
+
+
+def _check_resolution(rule: str, resolution: str) -> None:
+    allowed = RULE_RESOLUTIONS.get(rule, RESOLUTIONS)
+    if resolution not in allowed:
+        words = ", ".join(code.replace("_", "-") for code in allowed)
+        raise StoreError(f"a {rule} case is resolved as one of: {words}")
 
 
 def _move(
@@ -312,6 +380,8 @@ def _move(
         side = _side(case, codes) if case is not None else None
         if case is None or side is None:  # another council's case is as absent as a missing one
             raise StoreError(f"{code} has no child to trace numbered {trace_id}")
+        if resolution is not None:
+            _check_resolution(case.rule, resolution)
         if case.status not in allowed or not change_status(
             connection, case, action, by=by, council_code=code, resolution=resolution, note=note
         ):
@@ -346,6 +416,26 @@ def reopen(engine: Engine | str, trace_id: int, council_code: str, *, by: str, n
 # ---- analysts ---------------------------------------------------------------------------------
 
 
+def cases_by_rule(engine: Engine | str, *, period: str | None = None) -> dict[str, tuple[int, int]]:
+    """Per rule, the cases the latest compiles found (about `period`, or every period) and how
+    many councils they reached (`TOLD`, by lineage): e.g. {"X6": (12, 9)}. Counts only."""
+    register = load_register()
+    engine = get_engine(engine)
+    require_ready(engine)
+    with engine.connect() as connection:
+        cases = [c for c in all_traced_findings(connection) if c.present and (period is None or c.period == period)]
+    out: dict[str, tuple[int, int]] = {}
+    for rule in TOLD:
+        mine = [c for c in cases if c.rule == rule]
+        councils = {
+            register.lineage_or_self(c.from_council_code if side == "from" else c.to_council_code)
+            for c in mine
+            for side in TOLD[rule]
+        }
+        out[rule] = (len(mine), len(councils))
+    return out
+
+
 def tracing_summary(engine: Engine | str, today: date | None = None) -> TracingSummary:
     """Open and resolved counts and ages, per council told and per pair of councils."""
     today = today or date.today()
@@ -365,7 +455,12 @@ def tracing_summary(engine: Engine | str, today: date | None = None) -> TracingS
         {**row, "from_council_name": name(row["from_council_code"]), "to_council_name": name(row["to_council_code"])}
         for row in _records(by_pair)
     ]
-    return TracingSummary(today=today, councils=councils, pairs=pairs)
+    regions = register.regions()
+    picture = [
+        {**row, "region_name": regions.get(row["region_code"], row["region_code"]) if row["region_code"] else "England"}
+        for row in _records(whole_picture_summary(traced, today, register=register))
+    ]
+    return TracingSummary(today=today, councils=councils, pairs=pairs, whole_picture=picture)
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:

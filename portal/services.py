@@ -263,9 +263,10 @@ class PortalService(Protocol):
         it, in the order of `periods`; each links to the council's current version."""
         ...
 
-    def children_to_trace(self, council_code: str) -> list[TraceView]:
+    def children_to_trace(self, council_code: str, *, whole_picture: bool = True) -> list[TraceView]:
         """The cross-council findings the council is told about, as it sees them (its own
-        local_child_id only): `pipeline.tracing.children_to_trace`."""
+        local_child_id only): `pipeline.tracing.children_to_trace`. `whole_picture=False` leaves
+        out X6, which only the council's own users may see."""
         ...
 
     def move_trace(

@@ -434,10 +434,10 @@ class StoreService:
         except StoreError as error:
             raise ServiceError(_sentence(str(error))) from None
 
-    def children_to_trace(self, council_code: str) -> list[TraceView]:
+    def children_to_trace(self, council_code: str, *, whole_picture: bool = True) -> list[TraceView]:
         from pipeline.tracing import children_to_trace
 
-        return children_to_trace(self.engine, council_code)
+        return children_to_trace(self.engine, council_code, whole_picture=whole_picture)
 
     def move_trace(
         self, council_code: str, trace_id: int, action: str, by: str, *, resolution: str = "", note: str = ""

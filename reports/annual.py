@@ -18,7 +18,7 @@ import pandas as pd
 
 from reports import charts
 from reports.compile import RULE_LABELS, environment, write_csv, write_xlsx
-from reports.ees import Geography, time_columns, to_ees
+from reports.ees import Geography, council_table, time_columns, to_ees
 from schemas.calendar import financial_year_periods
 from schemas.register import COUNTRY_CODE, Register, load_register
 from schemas.standard import load_standard
@@ -193,37 +193,12 @@ def annual_tables(
     tables = {
         "returns": returns,
         "league_table": to_ees(league, code_column="code", level=lambda r: r["geographic_level"], register=register),
-        "children": _council_table(children, label, register),
-        "cross_council": _council_table(cross, label, register),
+        "children": council_table(children, label, register),
+        "cross_council": council_table(cross, label, register),
         "strategy": strategy,
         "completeness": completeness,
     }
     return AnnualTables(year=year, tables=tables, findings=findings)
-
-
-def _council_table(frame: pd.DataFrame, label: str, register: Register) -> pd.DataFrame:
-    """Council rows (exact) plus regional and England totals (exact sums), in EES layout."""
-    value_columns = [c for c in frame.columns if c not in ("council_code", "region_code")]
-    rows = [dict(r) for r in frame.to_dict("records")]
-    totals = []
-    for region_code, group in frame.groupby("region_code"):
-        totals.append({"geographic_level": "Regional", "code": region_code, **_exact_sums(group, value_columns)})
-    totals.append({"geographic_level": "National", "code": COUNTRY_CODE, **_exact_sums(frame, value_columns)})
-    council_rows = [
-        {"geographic_level": "Local authority", "code": r["council_code"], **{c: r[c] for c in value_columns}}
-        for r in rows
-    ]
-    combined = pd.DataFrame(totals[-1:] + totals[:-1] + council_rows)
-    combined["period"] = label
-    return to_ees(combined, code_column="code", level=lambda r: r["geographic_level"], register=register)
-
-
-def _exact_sums(group: pd.DataFrame, columns: list[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for column in columns:
-        numbers = [int(v) for v in group[column] if v is not None and not pd.isna(v)]
-        out[column] = sum(numbers) if numbers else None
-    return out
 
 
 # ---------------------------------------------------------------------------------------------

@@ -11,6 +11,8 @@ both):
 - `council_findings.csv`: each cross-council finding as each council concerned sees it (its own
   local_child_id only), for the portal;
 - `cross_council_findings.csv`: the findings with both councils' ids (analysts only);
+- `whole_picture.csv`: X6 counted per council now responsible, region and England (the children
+  themselves are told to that council only, through the children-to-trace store);
 - `compile.xlsx` (the same tables, formatted) and `dashboard.html` (charts as inline SVG).
 
 Cross-council findings are reported for every period up to the compiled one (a finding about
@@ -30,13 +32,14 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from reports import charts
-from reports.ees import time_columns, to_ees
+from reports.ees import council_table, time_columns, to_ees
 from schemas.calendar import Period
 from schemas.lifecycle import TRACKER_LABELS, TRACKER_STATES
 from schemas.register import Register, load_register
 from schemas.standard import load_standard
 from transforms.link import (
     RULES,
+    WHOLE_PICTURE,
     ChildToTrace,
     CrossCouncilFinding,
     council_findings,
@@ -45,10 +48,12 @@ from transforms.link import (
     x1_decided_through,
 )
 from transforms.measures import MEASURES, NationalData, gaps, league_table, tracker
+from transforms.picture import children_by_council
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATE_LABELS = TRACKER_LABELS
-RULE_LABELS = {rule: load_standard().rule(rule).description.split(":")[0] for rule in RULES}
+RULE_LABELS = {rule: load_standard().rule(rule).description.split(":")[0] for rule in (*RULES, WHOLE_PICTURE)}
+RECEIVED_STATES = ("accepted_open_queries", "accepted", "signed_off")  # a current version: its children are linked
 
 
 @dataclass
@@ -60,8 +65,12 @@ class CompileTables:
     cross_council: pd.DataFrame  # pair counts
     findings: list[CrossCouncilFinding]
     council_findings: pd.DataFrame
-    # the same findings with their stable identities, for the children-to-trace store (not written here)
+    # the same findings with their stable identities, and the X6 pictures (only ever counted in
+    # what is written), for the children-to-trace store
     traceable: list[ChildToTrace] = field(default_factory=list)
+    # X6 for the period: children whose picture was only complete nationally, per council now
+    # responsible, regional and England totals (EES layout, exact)
+    whole_picture: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 @dataclass
@@ -75,7 +84,7 @@ class CompileOutcome:
     received: int
     not_received: int
     late: int
-    findings: dict[str, int] = field(default_factory=dict)  # rule -> findings about the period
+    findings: dict[str, int] = field(default_factory=dict)  # rule -> findings about the period (X1-X6)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -115,15 +124,44 @@ def compile_tables(
         [t.__dict__ for t in told],
         columns=["council_code", "rule", "period", "local_child_id", "other_council_code", "message"],
     )
+    tracked = tracker([p], data, register=register, today=today)
+    pictures = [t for t in result.whole_pictures if t.finding.period <= p.code]
     return CompileTables(
         period=p,
-        tracker=tracker([p], data, register=register, today=today),
+        tracker=tracked,
         league=league_table([p], data, population=population, register=register, today=today),
         gaps=gaps([p], data, cross_council=pairs, register=register, today=today),
         cross_council=pairs,
         findings=findings,
         council_findings=told_frame,
-        traceable=[t for t in result.traceable if t.finding.period <= p.code],
+        traceable=[t for t in result.traceable if t.finding.period <= p.code] + pictures,
+        whole_picture=whole_picture_table(p, pictures, tracked, register),
+    )
+
+
+def whole_picture_table(
+    period: Period, pictures: Iterable[ChildToTrace], tracked: pd.DataFrame, register: Register
+) -> pd.DataFrame:
+    """X6 about `period`: per expected council, the children open at the period end whose linked
+    records elsewhere showed warning signs its own return did not (`x` when the council has no
+    current return), with regional and England totals."""
+    counts = children_by_council(
+        [t.picture for t in pictures if t.picture is not None and t.finding.period == period.code],
+        register.lineage_or_self,
+    )
+    states = dict(zip(tracked["council_code"], tracked["state"], strict=True)) if len(tracked) else {}
+    rows = [
+        {
+            "council_code": council.council_code,
+            "region_code": council.region_code,
+            "children_whole_picture": counts.get(register.lineage_or_self(council.council_code), 0)
+            if states.get(council.council_code) in RECEIVED_STATES
+            else None,
+        }
+        for council in sorted(register.expected(period), key=lambda c: c.council_code)
+    ]
+    return council_table(
+        pd.DataFrame(rows, columns=["council_code", "region_code", "children_whole_picture"]), period.code, register
     )
 
 
@@ -170,6 +208,7 @@ def ees_tables(tables: CompileTables, register: Register | None = None) -> dict[
         "cross_council": cross,
         "council_findings": tables.council_findings,
         "cross_council_findings": findings,
+        "whole_picture": tables.whole_picture,
     }
 
 
@@ -295,8 +334,15 @@ def write_compile(tables: CompileTables, out_dir: Path, *, population_given: boo
         late=int(
             (tables.tracker["late"].fillna(False).astype(bool) & (tables.tracker["state"] != "not_received")).sum()
         ),
-        findings={rule: sum(f.rule == rule for f in in_period) for rule in RULES},
+        findings={rule: sum(f.rule == rule for f in in_period) for rule in RULES}
+        | {WHOLE_PICTURE: _whole_picture_total(tables.whole_picture)},
     )
+
+
+def _whole_picture_total(table: pd.DataFrame) -> int:
+    england = table[table["geographic_level"] == "National"] if len(table) else table
+    value = england["children_whole_picture"].iloc[0] if len(england) else None
+    return 0 if value is None or pd.isna(value) else int(value)
 
 
 def _notes(population_given: bool) -> dict[str, str]:
@@ -324,6 +370,12 @@ def _write_dashboard(tables: CompileTables, path: Path, register: Register, popu
     ]
     in_period = [f for f in tables.findings if f.period == tables.period.code]
     rule_rows = [(rule, RULE_LABELS[rule], sum(f.rule == rule for f in in_period)) for rule in RULES]
+    rule_rows.append((WHOLE_PICTURE, RULE_LABELS[WHOLE_PICTURE], _whole_picture_total(tables.whole_picture)))
+    picture = tables.whole_picture
+    picture_rows = [
+        {"name": r["region_name"] or "England", "children": r["children_whole_picture"]}
+        for r in picture[picture["geographic_level"] != "Local authority"].to_dict("records")
+    ]
     pairs = tables.cross_council
     pair_rows = [
         {
@@ -384,6 +436,7 @@ def _write_dashboard(tables: CompileTables, path: Path, register: Register, popu
                 [n for _, _, n in rule_rows],
             ),
             pair_rows=pair_rows,
+            picture_rows=picture_rows,
             measures=MEASURES,
             area_rows=area_rows,
             council_rows=council_rows,

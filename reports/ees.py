@@ -96,3 +96,28 @@ def to_ees(
         c for c in frame.columns if c not in (period_column, code_column, "geographic_level")
     ]
     return pd.DataFrame(rows, columns=columns)
+
+
+def council_table(frame: pd.DataFrame, label: str, register: Register) -> pd.DataFrame:
+    """Council rows (exact) plus regional and England totals (exact sums), in EES layout."""
+    value_columns = [c for c in frame.columns if c not in ("council_code", "region_code")]
+    rows = [dict(r) for r in frame.to_dict("records")]
+    totals = []
+    for region_code, group in frame.groupby("region_code"):
+        totals.append({"geographic_level": "Regional", "code": region_code, **exact_sums(group, value_columns)})
+    totals.append({"geographic_level": "National", "code": COUNTRY_CODE, **exact_sums(frame, value_columns)})
+    council_rows = [
+        {"geographic_level": "Local authority", "code": r["council_code"], **{c: r[c] for c in value_columns}}
+        for r in rows
+    ]
+    combined = pd.DataFrame(totals[-1:] + totals[:-1] + council_rows)
+    combined["period"] = label
+    return to_ees(combined, code_column="code", level=lambda r: r["geographic_level"], register=register)
+
+
+def exact_sums(group: pd.DataFrame, columns: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for column in columns:
+        numbers = [int(v) for v in group[column] if v is not None and not pd.isna(v)]
+        out[column] = sum(numbers) if numbers else None
+    return out

@@ -1,4 +1,4 @@
-"""Children to trace: the cross-council findings (X1-X5) as cases that councils follow up.
+"""Children to trace: the cross-council findings (X1-X6) as cases that councils follow up.
 
 One row per case, by its stable identity (`transforms.link.ChildToTrace.identity`, a sha256; the
 child's key itself is never stored). Each compile records what it found (`record_compile`): a new
@@ -20,6 +20,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     Connection,
@@ -70,6 +71,9 @@ class TracedFinding(Base):
     closed_on: Mapped[date | None] = mapped_column(Date)
     birth_month: Mapped[str | None] = mapped_column(String(7))  # YYYY-MM
     sex: Mapped[str | None] = mapped_column(String(1))
+    # X6: the combined picture (`transforms.picture.WholePicture.to_json`: councils, periods and
+    # signs, never another council's id)
+    picture: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     first_seen_on: Mapped[date] = mapped_column(Date)  # the compile's `today`
     first_seen_period: Mapped[str] = mapped_column(String(7))  # the period compiled
     last_seen_on: Mapped[date] = mapped_column(Date)
@@ -98,6 +102,7 @@ FOUND_COLUMNS = (
     "closed_on",
     "birth_month",
     "sex",
+    "picture",
 )
 
 
@@ -111,6 +116,7 @@ def _found_values(case: ChildToTrace) -> dict[str, Any]:
         "closed_on": case.closed_on,
         "birth_month": case.birth_month,
         "sex": case.sex,
+        "picture": case.picture.to_json() if case.picture is not None else None,
     }
 
 

@@ -10,7 +10,9 @@ The same options and seed give byte-identical files. What the ground truth holds
   `injection` kind that made it); a clean return (error rate 0) has none;
 - `cross_council`: the X1-X5 cases (`rule, period, from_council_code, to_council_code,
   from_local_child_id, to_local_child_id`; councils and local ids only, never identifiers), and
-  `moves`: the good moves, which must raise nothing;
+  `moves`: the good moves, which must raise nothing; `whole_picture`: the X6 cases (same
+  fields; `to` is the council now responsible, `from` the council that recorded the signs, whose
+  id is never given);
 - `missing` (councils that sent nothing), `late`, and `returns` (one entry per file, with
   `has_errors` when an injected breach is an error, so the return would be rejected).
 """
@@ -270,6 +272,7 @@ def generate(options: SynthOptions) -> SynthResult:
         "findings": findings,
         "cross_council": [c.to_json() for c in sorted(planner.cases)],
         "moves": [m.to_json() for m in sorted(planner.moves)],
+        "whole_picture": [c.to_json() for c in sorted(planner.whole_picture_cases())],
     }
     manifest = {"generator": GENERATOR, "arguments": arguments, "files": manifest_files}
     (out / "ground_truth.json").write_text(json.dumps(ground_truth, indent=2) + "\n", encoding="utf-8")

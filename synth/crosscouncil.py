@@ -1,4 +1,4 @@
-"""Cross-council cases: good moves, and one deliberately broken case per rule X1-X5.
+"""Cross-council cases: good moves, one deliberately broken case per rule X1-X5, and X6.
 
 The cases follow the definitions in `transforms.link` (the national linker), so each planned case
 is found there exactly once and nothing else is:
@@ -18,6 +18,9 @@ is found there exactly once and nothing else is:
 - X5: open at the end of the first generated period in A and in B, both opened before it (so
   neither is a new case); B closes it early in the next period, so it is open in two places at
   one period end only.
+- X6: a good move in which A recorded warning signs (indicators Y, sometimes a higher risk level)
+  that B's record does not show. Every other record of a child in a case shows the same signs
+  in both councils (indicators copied, no missing episodes), so it raises no X6.
 For X3 and X5 `from` is the council that reported the child first, ties broken by code, as the
 linker orders them. Records in a case get a `role`, so error injection leaves them alone.
 """
@@ -38,6 +41,7 @@ from synth.world import (
     birthday18,
     day_between,
 )
+from transforms.picture import WINDOW_QUARTERS
 
 
 @dataclass(frozen=True, order=True)
@@ -87,6 +91,7 @@ class Planner:
         self.dirty = dirty
         self.cases: list[Case] = []
         self.moves: list[Move] = []
+        self.pictures: list[tuple[Record, Record, str, str, int]] = []  # X6: (A's, B's, a, b, index)
 
     # ---- choosing councils and records
 
@@ -133,8 +138,11 @@ class Planner:
         return a, b, _views(a, b)
 
     def _new_record(self, lineage: str, source: Record, identified_on: Any, view: tuple[bool, bool]) -> Record:
+        """The same child in another council, with the same warning signs (so that only a
+        planned X6 shows a sign one council recorded and the other did not)."""
         world = self.worlds[lineage]
         record = self.builder.record(world, source.person, identified_on, risk=source.risk)
+        record.indicators = dict(source.indicators)
         record.show_upn, record.show_nhs = view
         record.no_id_reason = None
         world.records.append(record)
@@ -157,6 +165,9 @@ class Planner:
                 self.x4(index)
                 if index == 0:
                     self.x5(index)
+        for index in range(len(self.periods)):  # after the others, so they stay as they were
+            for n in range(each_rule):
+                self.x6(index, next_period=index < last and n % 2 == 1)
 
     def good_move(self, index: int, *, next_period: bool, keep_open: bool = False) -> Record | None:
         period = self.periods[index]
@@ -383,6 +394,52 @@ class Planner:
                 "X5", period.code, (self.code(a, index), record_a.local_id), (self.code(b, index), record_b.local_id)
             )
         )
+
+    def x6(self, index: int, *, next_period: bool) -> None:
+        """A good move in which A recorded warning signs B's record of the child does not show:
+        one or two indicators Y in A only, and sometimes a risk level B assessed lower. B is told
+        in every period it has the child open while A's record is within the last 12 months."""
+        source_period = self.periods[index]
+        arrival = index + 1 if next_period else index
+        pair = self._councils((index, arrival) if next_period else (index,), 2)
+        if pair is None:
+            return
+        a, b = pair
+        source = self._pick(
+            a,
+            index,
+            lambda r: (
+                r.identified_on < source_period.start and birthday18(r.dob) > source_period.end + timedelta(days=400)
+            ),
+        )
+        if source is None:
+            return
+        signs = self.rng.sample(sorted(source.indicators), self.rng.randint(1, 2))
+        for name in signs:
+            source.indicators[name] = "Y"
+        target = self._move(source, a, b, index, arrival)
+        target.indicators = {name: "N" for name in target.indicators}
+        if source.risk != "LOW" and self.rng.random() < 0.5:
+            target.risk = {"HIGH": "MEDIUM", "MEDIUM": "LOW"}[source.risk]
+        source.role = target.role = "X6"
+        self.moves.pop()  # not a good move: the move itself raises nothing, the picture does
+        self.pictures.append((source, target, a, b, index))
+
+    def whole_picture_cases(self) -> list[Case]:
+        """The X6 cases of the planted pictures: B has the child open at a period end within
+        the last 12 months (that period and the three before) of A's record, both returns sent
+        and without errors (a rejected return is not in the national data)."""
+        cases = []
+        for _source, target, a, b, index in self.pictures:
+            if (a, index) in self.dirty:
+                continue
+            for q in range(index, min(len(self.periods), index + WINDOW_QUARTERS)):
+                period = self.periods[q]
+                if b not in self.present[q] or (b, q) in self.dirty:
+                    continue
+                if target.in_return(q, period) and target.open_at_end(period):
+                    cases.append(Case("X6", period.code, self.code(a, index), self.code(b, q), None, target.local_id))
+        return cases
 
     @staticmethod
     def _ordered(rule: str, period: str, one: tuple[str, str], two: tuple[str, str]) -> Case:

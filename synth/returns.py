@@ -92,6 +92,10 @@ def _child_row(record: Record, period: Period, rng: random.Random) -> dict[str, 
     else:
         ind_missing = "Y" if rng.random() < 0.1 else "N"
         interview = "N" if rng.random() < 0.1 else None
+    if record.role is not None:
+        # a child in a cross-council case: no missing episodes in either council, so the two
+        # records show the same warning signs unless the case plants a picture (X6)
+        episodes, ind_missing, interview = 0, "N", None
     closed = record.closed_on is not None and record.closed_on <= period.end
     row: dict[str, Any] = {
         "local_child_id": record.local_id,

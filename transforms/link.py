@@ -1,4 +1,4 @@
-"""Cross-council linkage (standard section 5, rules X1 to X5), as pure functions over tables.
+"""Cross-council linkage (standard section 5, rules X1 to X6), as pure functions over tables.
 
 Input: the child records of every current submission (a council's latest accepted or signed-off
 version of each period) up to the period being compiled plus the next one, as a DataFrame with
@@ -21,6 +21,9 @@ between its codes), and a council "is or became" its successors, so a child who 
 Cumbria and appears in Cumberland after the split has arrived. Findings carry each council's
 own local_child_id only; keys never leave this module.
 
+X6, the whole picture, is `transforms.picture`'s: it is about one child and the council now
+responsible for it, so it is kept apart from the findings about pairs (`LinkResult.whole_pictures`).
+
 Each finding also gets a stable identity (`ChildToTrace.identity`, a sha256 of the child's key,
 the rule, the pair of councils and the period), so that the councils told about it can follow it
 up across recompiles: the same case found again is the same case, never a new one.
@@ -41,8 +44,10 @@ import pandas as pd
 from schemas.calendar import Period
 from schemas.register import Register, load_register
 from schemas.standard import Standard, load_standard
+from transforms.picture import INDICATORS, PICTURE_COLUMNS, WholePicture, whole_pictures
 
-RULES = ("X1", "X2", "X3", "X4", "X5")
+RULES = ("X1", "X2", "X3", "X4", "X5")  # findings about a pair of councils (counted per pair)
+WHOLE_PICTURE = "X6"  # about one child and the council now responsible (counted per council)
 MOVED_OUT = "MOVED_OUT"
 UNKNOWN_SEX = "U"
 
@@ -60,6 +65,7 @@ CHILD_COLUMNS = (
     "moved_to_council",
     "moved_from_council",
     "moved_from_child_id",
+    *PICTURE_COLUMNS,
 )
 
 # X1 is also reported to the receiving council, which holds no record of the child, so the
@@ -119,6 +125,9 @@ class ChildToTrace:
     closed_on: date | None
     birth_month: str | None
     sex: str | None
+    # X6 only: the combined picture (its `finding` names B as `to` with B's id, and the other
+    # council with the latest record as `from`, without its id)
+    picture: WholePicture | None = None
 
 
 @dataclass(frozen=True)
@@ -126,6 +135,9 @@ class LinkResult:
     findings: list[CrossCouncilFinding]
     children: int  # distinct children (clusters) among the records
     traceable: list[ChildToTrace] = field(default_factory=list)  # one per finding, in the same order
+    # X6: one per child, council now responsible and period (never in `findings`: they are
+    # about pairs of councils and go to analysts with both ids)
+    whole_pictures: list[ChildToTrace] = field(default_factory=list)
 
     def for_period(self, period: str) -> list[CrossCouncilFinding]:
         return [f for f in self.findings if f.period == period]
@@ -209,6 +221,9 @@ def prepare(children: pd.DataFrame, register: Register | None = None) -> pd.Data
         "moved_to_council",
         "moved_from_council",
         "moved_from_child_id",
+        *INDICATORS,
+        "risk_level",
+        "return_interview_offered",
     ):
         # object dtype on purpose: pandas 3 would infer `str` and turn None into NaN
         frame[column] = pd.Series(_texts(frame[column]), dtype=object)
@@ -379,7 +394,8 @@ def link(
         found.setdefault(finding, row)
     findings = sorted(found, key=_finding_order)
     traceable = _traceable(findings, found, by_child, cols, relations)
-    return LinkResult(findings=findings, children=len(by_child), traceable=traceable)
+    pictures = _whole_pictures(multi_children, by_child, cols, relations)
+    return LinkResult(findings=findings, children=len(by_child), traceable=traceable, whole_pictures=pictures)
 
 
 def _finding_order(f: CrossCouncilFinding) -> tuple[str, ...]:
@@ -637,6 +653,36 @@ def _traceable(
     return out
 
 
+def _whole_pictures(
+    multi_children: set[int], by_child: dict[int, list[int]], cols: dict[str, np.ndarray], relations: _Relations
+) -> list[ChildToTrace]:
+    """X6 (`transforms.picture`) as cases: the identity is the child's, the rule's, the period's
+    and B's alone (a late return from another council adds to the picture, not a new case)."""
+    out = []
+    tokens: dict[tuple[int, int], str] = {}
+    found = whole_pictures(sorted(multi_children), by_child, cols, related=relations.related)
+    for picture, _row in sorted(found, key=lambda item: (item[0].period, item[0].council_code, item[1])):
+        child, p = picture.child, _ordinal(picture.period)
+        if (child, p) not in tokens:
+            earlier = [j for j in by_child[child] if int(cols["p"][j]) <= p]
+            tokens[(child, p)] = _child_token(earlier, cols, relations)
+        b = relations.first_code(picture.council_code)
+        finding = CrossCouncilFinding(
+            WHOLE_PICTURE, picture.period, picture.other_councils[0], picture.council_code, None, picture.local_child_id
+        )
+        out.append(
+            ChildToTrace(
+                identity=trace_identity(tokens[(child, p)], WHOLE_PICTURE, picture.period, b, b),
+                finding=finding,
+                closed_on=None,
+                birth_month=None,
+                sex=None,
+                picture=picture,
+            )
+        )
+    return out
+
+
 def _child_token(rows: list[int], cols: dict[str, np.ndarray], relations: _Relations) -> str:
     for kind, column in (("UPN", "upn_key"), ("NHS", "nhs_key")):
         keys = [str(cols[column][j]) for j in rows if cols[column][j] is not None]
@@ -657,12 +703,25 @@ TOLD: dict[str, tuple[str, ...]] = {
     "X3": ("from", "to"),
     "X4": ("to",),
     "X5": ("from", "to"),
+    WHOLE_PICTURE: ("to",),  # the council now responsible only
 }
 
 # Following a finding up: open -> acknowledged -> resolved (how, with a note); reopen goes back.
 TRACE_STATUSES = ("open", "acknowledged", "resolved")
-RESOLUTIONS = ("found_recorded", "not_ours", "other")
-RESOLUTION_LABELS = {"found_recorded": "Found and recorded", "not_ours": "Not ours", "other": "Other"}
+RESOLUTIONS = ("found_recorded", "not_ours", "already_known", "acted_on", "other")
+RESOLUTION_LABELS = {
+    "found_recorded": "Found and recorded",
+    "not_ours": "Not ours",
+    "already_known": "Already known",
+    "acted_on": "Acted on (for example, a strategy meeting held)",
+    "other": "Other",
+}
+# what a council may answer: a child to find (X1-X5) is found or not ours; a picture (X6) was
+# already known to the council, or it acted on it
+RULE_RESOLUTIONS: dict[str, tuple[str, ...]] = {
+    **{rule: ("found_recorded", "not_ours", "other") for rule in RULES},
+    WHOLE_PICTURE: ("already_known", "acted_on", "not_ours", "other"),
+}
 TRACE_ACTIONS: dict[str, tuple[tuple[str, ...], str]] = {  # action -> (from statuses, to status)
     "acknowledge": (("open",), "acknowledged"),
     "resolve": (("open", "acknowledged"), "resolved"),

@@ -36,7 +36,7 @@ from schemas.calendar import Period, financial_year_periods, format_financial_ye
 from schemas.lifecycle import CURRENT_STATUSES, version_state
 from schemas.register import COUNTRY_CODE, Council, Register, load_register
 from schemas.standard import Standard, load_standard
-from transforms.link import TOLD
+from transforms.link import TOLD, WHOLE_PICTURE
 
 BANDS = ("A", "B", "C", "D")
 NOT_APPLICABLE = "z"
@@ -783,14 +783,16 @@ def trace_summary(
     traced: pd.DataFrame, today: date, *, register: Register | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Children to trace for analysts: (per council told, per pair of councils), each with
-    `SUMMARY_COLUMNS`. Councils and pairs by lineage, under the latest code."""
+    `SUMMARY_COLUMNS`. Councils and pairs by lineage, under the latest code; X6 is in the
+    councils' rows, not the pairs' (`whole_picture_summary` has it by region)."""
     register = register or load_register()
     ages = trace_ages(traced, today)
     told = _told_lineages(ages, register)
     councils = [{"council_code": lineage, **_summarise(group)} for lineage, group in told.groupby("lineage", sort=True)]
-    pairs_of = ages.assign(
-        from_lineage=[register.lineage_or_self(c) for c in ages["from_council_code"]],
-        to_lineage=[register.lineage_or_self(c) for c in ages["to_council_code"]],
+    pairs_of = ages[ages["rule"] != WHOLE_PICTURE]  # X6 is about one council: counted per council and region
+    pairs_of = pairs_of.assign(
+        from_lineage=[register.lineage_or_self(c) for c in pairs_of["from_council_code"]],
+        to_lineage=[register.lineage_or_self(c) for c in pairs_of["to_council_code"]],
     )
     pairs = [
         {"from_council_code": a, "to_council_code": b, **_summarise(group)}
@@ -800,3 +802,20 @@ def trace_summary(
         pd.DataFrame(councils, columns=["council_code", *SUMMARY_COLUMNS]),
         pd.DataFrame(pairs, columns=["from_council_code", "to_council_code", *SUMMARY_COLUMNS]),
     )
+
+
+def whole_picture_summary(traced: pd.DataFrame, today: date, *, register: Register | None = None) -> pd.DataFrame:
+    """X6 cases for analysts, per region of the council now responsible and for England
+    (`region_code` "" for England), with `SUMMARY_COLUMNS`: counts and ages, never the children."""
+    register = register or load_register()
+    ages = trace_ages(traced, today)
+    ages = ages[ages["rule"] == WHOLE_PICTURE]
+
+    def region(code: str) -> str:
+        council = register.find(code)
+        return council.region_code if council else ""
+
+    ages = ages.assign(region_code=[region(c) for c in ages["to_council_code"]])
+    rows = [{"region_code": code, **_summarise(group)} for code, group in ages.groupby("region_code", sort=True)]
+    rows.append({"region_code": "", **_summarise(ages)})
+    return pd.DataFrame(rows, columns=["region_code", *SUMMARY_COLUMNS])

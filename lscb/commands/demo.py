@@ -73,6 +73,19 @@ def _mail(args: argparse.Namespace) -> int:
         example = next((m for m in log if m.kind == kind and m.status == "sent"), None)
         if example is not None:
             print(f"  e.g. {kind} to {example.council_code}: {example.subject}")
+    from pipeline.tracing import cases_by_rule
+
+    with store_errors():
+        cases = cases_by_rule(project_engine())
+    print(
+        "  children to trace on the councils' pages: "
+        + ", ".join(f"{rule} {n}" for rule, (n, _) in cases.items() if rule != "X6")
+    )
+    pictures, councils = cases.get("X6", (0, 0))
+    print(
+        f"  X6 the whole picture: {pictures} finding(s) reached {councils} council(s) now responsible for a child "
+        "whose warning signs were recorded elsewhere"
+    )
     outbox = settings().data_path() / "outbox"
     if outbox.is_dir():
         print(f"  the messages themselves: {outbox} ({len(list(outbox.glob('*.eml')))} .eml files)")

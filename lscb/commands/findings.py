@@ -1,9 +1,10 @@
-"""`lscb findings`: the children to trace (cross-council findings X1-X5) as one council sees them,
+"""`lscb findings`: the children to trace (cross-council findings X1-X6) as one council sees them,
 and moving a case on.
 
     lscb findings --council CODE [--period P] [--status open] [--json]
     lscb findings acknowledge --id N --council CODE [--note TEXT] [--by WHO]
-    lscb findings resolve --id N --council CODE --resolution found|not-ours|other [--note TEXT] [--by WHO]
+    lscb findings resolve --id N --council CODE --resolution RESOLUTION [--note TEXT] [--by WHO]
+        (found | not-ours | other for X1-X5; already-known | acted-on | not-ours | other for X6)
     lscb findings reopen --id N --council CODE [--note TEXT] [--by WHO]
     lscb findings summary [--json]
 
@@ -28,15 +29,16 @@ if TYPE_CHECKING:
     from pipeline.tracing import TraceView
 
 STATUSES = ("open", "acknowledged", "resolved")
-RESOLUTIONS = ("found", "not-ours", "other")
+RESOLUTIONS = ("found", "not-ours", "already-known", "acted-on", "other")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "findings",
         help="children to trace: a council's cross-council findings, and moving them on",
-        description="List the cross-council findings (X1-X5) a council is told about, as it sees them "
-        "(its own local_child_id only), or acknowledge, resolve or reopen one.",
+        description="List the cross-council findings (X1-X6) a council is told about, as it sees them "
+        "(its own local_child_id only; X6, the whole picture, goes to the council now responsible "
+        "only), or acknowledge, resolve or reopen one.",
     )
     parser.add_argument("--council", metavar="CODE", help="the council whose cases to list")
     parser.add_argument("--period", metavar="YYYY-Qn", help="only cases about this period")
@@ -98,10 +100,15 @@ def _print(case: TraceView, today: date) -> None:
     late = " (over 28 days)" if case.overdue(today) else ""
     gone = "; not found by the latest compile" if not case.present else ""
     print(f"case {case.id}  {case.rule} {case.period}  {case.status}{late}  first found {case.first_seen_on}{gone}")
-    print(
-        f"  your record: {case.local_child_id or 'none'}; other council: {case.other_council_name} "
-        f"({case.other_council_code})"
-    )
+    if case.picture is not None:
+        print(f"  your record: {case.local_child_id}; other councils: {', '.join(case.other_councils)}")
+        for line in case.picture_lines:
+            print(f"    - {line}")
+    else:
+        print(
+            f"  your record: {case.local_child_id or 'none'}; other council: {case.other_council_name} "
+            f"({case.other_council_code})"
+        )
     if case.look_for:
         print(f"  look for a child {case.look_for}")
     print(f"  {case.message}")
@@ -140,7 +147,13 @@ def _summary(engine: Engine, *, as_json: bool) -> int:
     if as_json:
         print(
             json.dumps(
-                {"today": summary.today.isoformat(), "councils": summary.councils, "pairs": summary.pairs}, indent=2
+                {
+                    "today": summary.today.isoformat(),
+                    "councils": summary.councils,
+                    "pairs": summary.pairs,
+                    "whole_picture": summary.whole_picture,
+                },
+                indent=2,
             )
         )
         return 0
@@ -151,4 +164,7 @@ def _summary(engine: Engine, *, as_json: bool) -> int:
             f"{row['council_name'][:30] + ' ' + row['council_code']:<40} {row['open']:>5} {row['acknowledged']:>5} "
             f"{row['over_28_days']:>5} {oldest:>6} {row['resolved']:>8}"
         )
+    print("\nX6 the whole picture, by region of the council now responsible (counts only)")
+    for row in summary.whole_picture:
+        print(f"{row['region_name'][:39]:<40} {row['open']:>5} {row['acknowledged']:>5} {row['over_28_days']:>5}")
     return 0

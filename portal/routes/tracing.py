@@ -1,4 +1,4 @@
-"""Children to trace: the cross-council findings (X1-X5) a council is told about, with the forms
+"""Children to trace: the cross-council findings (X1-X6) a council is told about, with the forms
 that move them on (acknowledge, resolve, reopen), and the analysts' national summary.
 
 A council's page is scoped like every council page (`CouncilToRead`: its own users and analysts;
@@ -48,9 +48,12 @@ def council_cases(
     outcome: str | None = None,
 ) -> Response:
     from schemas.register import load_register
-    from transforms.link import RESOLUTION_LABELS
 
+    own_council = session.user.role == "council"  # CouncilToRead: its own users, or an analyst
     cases = portal.service.children_to_trace(code)
+    # X6 is for the council now responsible: anyone else sees how many, never the children
+    pictures_withheld = 0 if own_council else sum(1 for c in cases if c.rule == "X6")
+    cases = cases if own_council else [c for c in cases if c.rule != "X6"]
     shown = [c for c in cases if c.status == status] if status in STATUS_FILTERS else cases
     today = today_utc()
     return page(
@@ -64,8 +67,8 @@ def council_cases(
         total=len(cases),
         status=status if status in STATUS_FILTERS else None,
         statuses=STATUS_FILTERS,
-        resolutions=RESOLUTION_LABELS,
-        can_write=session.user.role == "council",
+        pictures_withheld=pictures_withheld,
+        can_write=own_council,
         outcome_message=OUTCOME_MESSAGES.get(outcome or ""),
         today=today,
     )
@@ -123,8 +126,9 @@ def national_cases(request: Request, portal: PortalContext, _analyst: Analyst) -
         title="Children to trace: national summary",
         summary=summary,
         limit=OPEN_TOO_LONG_DAYS,
-        totals={
+        totals={  # every case once: the pairs (X1-X5) and England's X6
             key: sum(row[key] or 0 for row in summary.pairs)
+            + sum(row[key] or 0 for row in summary.whole_picture if not row["region_code"])
             for key in ("open", "acknowledged", "no_longer_found", "resolved", f"over_{OPEN_TOO_LONG_DAYS}_days")
         },
     )

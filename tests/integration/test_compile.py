@@ -88,6 +88,34 @@ def test_cross_council_findings_equal_ground_truth(compiled: dict[str, Any]) -> 
     assert found == truth
 
 
+def test_whole_pictures_equal_ground_truth_and_are_counted_per_council(compiled: dict[str, Any]) -> None:
+    from sqlalchemy import select
+
+    from store.engine import get_engine
+    from store.tracing import TracedFinding
+
+    with get_engine(compiled["url"]).connect() as connection:
+        rows = connection.execute(select(TracedFinding).where(TracedFinding.rule == "X6")).all()
+    found = {
+        (r.period, r.from_council_code, r.to_council_code, r.from_local_child_id, r.to_local_child_id) for r in rows
+    }
+    truth = {
+        (c["period"], c["from_council_code"], c["to_council_code"], c["from_local_child_id"], c["to_local_child_id"])
+        for c in compiled["truth"]["whole_picture"]
+    }
+    assert truth, "synth planted no whole picture"
+    assert found == truth
+    for period in compiled["periods"]:
+        counts = read_csv(compiled["outcomes"][period.code].paths["whole_picture"])
+        by_council = {r["new_la_code"]: r["children_whole_picture"] for r in counts if r["new_la_code"]}
+        expected: dict[str, int] = {}
+        for case in truth:
+            if case[0] == period.code:
+                expected[case[2]] = expected.get(case[2], 0) + 1
+        assert {code: int(n) for code, n in by_council.items() if n not in ("x", "0")} == expected
+        assert compiled["outcomes"][period.code].findings["X6"] == sum(expected.values())
+
+
 def test_pair_counts_and_council_findings_agree_with_findings(compiled: dict[str, Any]) -> None:
     last = compiled["outcomes"][compiled["periods"][-1].code]
     findings = read_csv(last.paths["cross_council_findings"])

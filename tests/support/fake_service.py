@@ -396,8 +396,8 @@ class FakeService:
 
     # ---- children to trace: cases held as each council sees them (council code -> views)
 
-    def children_to_trace(self, council_code: str) -> list[Any]:
-        return list(self.trace_views.get(council_code, []))
+    def children_to_trace(self, council_code: str, *, whole_picture: bool = True) -> list[Any]:
+        return [c for c in self.trace_views.get(council_code, []) if whole_picture or c.rule != "X6"]
 
     def move_trace(
         self, council_code: str, trace_id: int, action: str, by: str, *, resolution: str = "", note: str = ""
