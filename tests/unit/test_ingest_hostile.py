@@ -441,3 +441,91 @@ def test_part_declaring_another_encoding_is_refused(tmp_path: Path, good: Path) 
         return b'<?xml version="1.0" encoding="ISO-8859-1"?>' + xml.split(b"?>", 1)[-1]
 
     assert refusal(rewrite_zip(good, tmp_path / "l1.xlsx", change={part: latin1})).refusal == "REF-CORRUPT"
+
+
+# ---- one view of the package (issue 16, item 1) ----
+
+
+def test_backslash_smuggled_dde_with_a_long_comment_and_a_far_cell(tmp_path: Path) -> None:
+    from tests.support.hostile import smuggled_worksheet
+
+    error = refusal(smuggled_worksheet(tmp_path / "smuggled.xlsx"))
+    assert error.refusal == "REF-CORRUPT"  # two parts named alike once `\` reads as `/`
+
+
+@pytest.mark.parametrize(
+    "name", ["xl\\worksheets\\sheet4.xml", "./xl/worksheets/sheet4.xml", "xl//worksheets/sheet4.xml"]
+)
+def test_a_worksheet_under_another_spelling_is_still_scanned(tmp_path: Path, name: str) -> None:
+    from tests.support.hostile import renamed_worksheet
+
+    assert refusal(renamed_worksheet(tmp_path / "renamed.xlsx", name)).refusal == "REF-FORMULA"
+
+
+@pytest.mark.parametrize(
+    "spelling", ["xl//worksheets/sheet4.xml", "XL/Worksheets/Sheet4.xml", "xl\\worksheets/sheet4.xml"]
+)
+def test_two_parts_of_one_name_once_normalised_are_refused(tmp_path: Path, spelling: str) -> None:
+    from tests.support.hostile import duplicate_by_spelling
+
+    assert refusal(duplicate_by_spelling(tmp_path / "twice.xlsx", spelling)).refusal == "REF-CORRUPT"
+
+
+def test_backslash_names_of_an_honest_workbook_read_the_same(tmp_path: Path, good: Path) -> None:
+    from tests.support.hostile import write_members
+
+    members = [(name.replace("/", "\\"), data) for name, data in zipfile_members(good)]
+    windows = write_members(tmp_path / "windows.xlsx", members)
+    assert len(read_return(windows).table("Children").frame) == len(read_return(good).table("Children").frame) == 5
+
+
+def zipfile_members(path: Path) -> list[tuple[str, bytes]]:
+    with zipfile.ZipFile(path) as archive:
+        return [(name, archive.read(name)) for name in archive.namelist()]
+
+
+def test_a_comment_cannot_hide_the_cells_from_the_scan(tmp_path: Path) -> None:
+    from tests.support.hostile import comment_hiding_sheet_data
+
+    assert refusal(comment_hiding_sheet_data(tmp_path / "c.xlsx")).refusal == "REF-XML-HIDDEN"
+
+
+def test_a_worksheet_elsewhere_behind_a_long_prolog_is_scanned(tmp_path: Path) -> None:
+    from tests.support.hostile import worksheet_elsewhere_with_long_prolog
+
+    error = refusal(worksheet_elsewhere_with_long_prolog(tmp_path / "e.xlsx"))
+    assert error.refusal in ("REF-XML-HIDDEN", "REF-FORMULA")
+
+
+def test_root_element_is_found_past_any_prolog() -> None:
+    from transforms.ingest.scan import root_element
+
+    prolog = b'<?xml version="1.0"?>\n<!--' + b"-" * 10 + b"x" * 200_000 + b"--><?pi x?><x:worksheet xmlns:x='u'>"
+    chunks = [prolog[i : i + 65_536] for i in range(0, len(prolog), 65_536)]
+    assert root_element(chunks) == b"worksheet"
+    assert root_element([b"PNG\x00"]) is None
+
+
+def test_dde_in_a_defined_name_is_refused(tmp_path: Path) -> None:
+    from tests.support.hostile import dde_in_defined_name
+
+    assert refusal(dde_in_defined_name(tmp_path / "dn.xlsx")).refusal == "REF-FORMULA-PART"
+
+
+def test_dde_in_a_data_validation_is_refused(tmp_path: Path) -> None:
+    from tests.support.hostile import dde_in_data_validation
+
+    assert refusal(dde_in_data_validation(tmp_path / "dv.xlsx")).refusal == "REF-FORMULA-PART"
+
+
+def test_the_templates_defined_name_and_validations_are_not_formulas(tmp_path: Path) -> None:
+    from reports.template import write_template
+
+    path = write_template("E06000001", "2025-Q1", tmp_path / "template.xlsx")
+    assert read_return(path).from_template  # its version name and list validations are references
+
+
+def test_an_external_link_is_known_by_its_relationship_type(tmp_path: Path) -> None:
+    from tests.support.hostile import external_link_elsewhere
+
+    assert refusal(external_link_elsewhere(tmp_path / "x.xlsx")).refusal == "REF-EXTERNAL-LINK"

@@ -90,6 +90,8 @@ def check_shared_strings(chunks: Iterable[bytes], part: str, source_name: str, *
         window = tail + chunk
         if _DECLARATION.search(window):
             raise refuse("REF-XML", source_name, part=shown(part, 60))
+        if _hides_markup(window, first=not tail):
+            raise refuse("REF-XML-HIDDEN", source_name, part="the table of texts")
         if b"\x00" in chunk:
             raise refuse("REF-CORRUPT", source_name, format="spreadsheet (.xlsx)")
         if not seen_root:
@@ -221,6 +223,8 @@ class WorksheetScanner:
         window = self._tail + chunk
         if _DECLARATION.search(window):
             raise refuse("REF-XML", self.source_name, part=f"the {shown(self.limits.sheet, 40)} sheet")
+        if _hides_markup(window, first=not self._tail):
+            raise refuse("REF-XML-HIDDEN", self.source_name, part=f"the {shown(self.limits.sheet, 40)} sheet")
         if b"\x00" in chunk or (not self._tail and _foreign_encoding(chunk)):
             raise refuse("REF-CORRUPT", self.source_name, format="spreadsheet (.xlsx)")
         self._tail = window[-_OVERLAP:]
@@ -360,3 +364,96 @@ def scan_worksheet(chunks: Callable[[], Iterable[bytes]], limits: SheetLimits, s
         careful = WorksheetScanner(limits, source_name)
         for chunk in chunks():
             careful.feed(chunk)
+
+
+_PROLOG_DECLARATION = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*<\?xml[^>]*\?>")
+# what can hide tags from a tag scan: a comment, a CDATA section, a processing instruction.
+# Excel, LibreOffice and openpyxl write none of them in worksheets or shared strings.
+_HIDING = re.compile(rb"<!--|<!\[CDATA\[|<\?")
+ROOT_SEARCH_BYTES = 8 * 1_048_576  # a prolog longer than this is not a spreadsheet part
+_FORMULA_TEXT = re.compile(
+    rb"<(?:[A-Za-z_][\w.\-]*:)?(f|formula|formula1|formula2|definedName)(?=[\s>])[^>]*>([^<]*)(?=<)"
+)
+_FORMULA_OPEN = re.compile(
+    rb"<(?:[A-Za-z_][\w.\-]*:)?(?:f|formula|formula1|formula2|definedName)(?=[\s>])[^>]*>[^<]*\Z"
+)
+
+
+def check_formula_texts(chunks: Iterable[bytes], part: str, source_name: str) -> None:
+    """Refuse a part where a formula outside the cells (a chart's series, a data validation's
+    list, a defined name) does more than name cells: a DDE call, another workbook, a function."""
+    tail = b""
+    for chunk in chunks:
+        window = tail + chunk
+        for match in _FORMULA_TEXT.finditer(window):
+            if active_formula(match.group(2)):
+                raise refuse("REF-FORMULA-PART", source_name, part=shown(part, 60))
+        unfinished = _FORMULA_OPEN.search(window, max(0, len(window) - MAX_TAG_BYTES))
+        if unfinished is not None:
+            tail = window[unfinished.start() :]
+            if len(tail) >= MAX_TAG_BYTES:
+                raise refuse("REF-CORRUPT", source_name, format="spreadsheet (.xlsx)")
+        else:
+            tail = window[-_OVERLAP:]
+
+
+def root_element(chunks: Iterable[bytes]) -> bytes | None:
+    """The local name of a part's root element, past any prolog (declaration, comments,
+    processing instructions, whitespace) however long: what a reader takes the part to be,
+    whatever its name. None when the part is not XML (or has no element)."""
+    buffer = b""
+    seen = 0
+    for chunk in chunks:
+        seen += len(chunk)
+        buffer += chunk
+        while True:
+            buffer = buffer.lstrip(b" \t\r\n\xef\xbb\xbf")
+            if buffer.startswith(b"<!--"):
+                end = buffer.find(b"-->", 4)
+                if end < 0:
+                    buffer = b"<!--" + buffer[-2:]  # keep only what could start the terminator
+                    break
+                buffer = buffer[end + 3 :]
+            elif buffer.startswith(b"<?"):
+                end = buffer.find(b"?>", 2)
+                if end < 0:
+                    if len(buffer) > MAX_TAG_BYTES:
+                        return None
+                    break
+                buffer = buffer[end + 2 :]
+            elif buffer.startswith(b"<"):
+                name = re.match(rb"<(?:[A-Za-z_][\w.\-]*:)?([A-Za-z_][\w.\-]*)", buffer)
+                if name is None:
+                    if len(buffer) > 256:
+                        return None
+                    break
+                return name.group(1)
+            elif buffer:
+                return None  # text before any element: not XML
+            else:
+                break
+        if seen > ROOT_SEARCH_BYTES:
+            return None
+    return None
+
+
+def _hides_markup(window: bytes, *, first: bool) -> bool:
+    """True when a part holds a comment, CDATA section or processing instruction (after its
+    XML declaration): a tag scan cannot see inside them, a parser skips or reads them as text,
+    and the two could then disagree on where the cells are."""
+    if first:
+        declaration = _PROLOG_DECLARATION.match(window)
+        if declaration:
+            window = window[declaration.end() :]
+    return _HIDING.search(window) is not None
+
+
+# a DDE call (`cmd|' /c calc'!A0`), another workbook (`[1]Sheet!A1`, `'C:\...'`), a function
+_ACTIVE = re.compile(rb"\||\[|[A-Za-z_][\w.]*\s*\(")
+_STRING_LITERAL = re.compile(rb'"(?:[^"]|"")*"')
+
+
+def active_formula(text: bytes) -> bool:
+    """True when a formula text does more than name cells or hold constants: a DDE call, a
+    reference to another workbook or a function. String literals do not count."""
+    return bool(_ACTIVE.search(_STRING_LITERAL.sub(b'""', text)))

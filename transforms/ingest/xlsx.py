@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import io
-import itertools
 import posixpath
 import re
 from collections.abc import Sequence
@@ -21,7 +20,15 @@ import python_calamine
 from schemas.standard import Limits
 from transforms.ingest.archive import Archive
 from transforms.ingest.refusals import gatekeeper, refuse, shown
-from transforms.ingest.scan import SST_ROOT, SheetLimits, check_declarations, check_shared_strings, scan_worksheet
+from transforms.ingest.scan import (
+    SheetLimits,
+    active_formula,
+    check_declarations,
+    check_formula_texts,
+    check_shared_strings,
+    root_element,
+    scan_worksheet,
+)
 from transforms.ingest.sheets import Row, clean, normalise
 
 LABEL = "spreadsheet (.xlsx)"
@@ -31,8 +38,16 @@ MAX_STRUCTURE_PART_BYTES = 8 * 1_048_576  # [Content_Types].xml, workbook.xml an
 _MACRO_PART = re.compile(r"(^|/)(vbaproject[^/]*|macrosheets/.*|[^/]*\.bin\.vba)$", re.IGNORECASE)
 _MACRO_CONTENT = re.compile(rb"macroEnabled|vbaProject|ms-office\.vbaProject|ms-excel\.macrosheet", re.IGNORECASE)
 _WORKSHEET_PART = re.compile(r"^xl/worksheets/[^/]+\.xml$", re.IGNORECASE)
-_WORKSHEET_ROOT = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?(?:worksheet|sheetData)(?=[\s/>])")
+_WORKSHEET_ROOTS = frozenset({b"worksheet", b"sheetData", b"chartsheet", b"dialogsheet", b"macrosheet"})
 _XML_SUFFIXES = (".xml", ".rels", ".vml")
+_BINARY_SUFFIXES = (".png", ".jpeg", ".jpg", ".gif", ".emf", ".wmf", ".bin", ".tif", ".tiff", ".bmp")
+# links to other files, by what the relationship or the content type says it is (an external
+# link part may sit in any folder under any name)
+_EXTERNAL_RELATIONSHIP = re.compile(
+    rb"""Type\s*=\s*["'][^"']*/(?:externalLink\w*|xlExternalLinkPath\w*|oleObject|attachedTemplate)["']""",
+    re.IGNORECASE,
+)
+_EXTERNAL_CONTENT = re.compile(rb"externalLink|oleObject", re.IGNORECASE)
 
 
 def is_xlsx(archive: Archive) -> bool:
@@ -59,31 +74,55 @@ def check_package(archive: Archive, limits: Limits) -> list[WorkbookSheet]:
     content_types = _structure_part(archive, "[Content_Types].xml")
     if _MACRO_CONTENT.search(content_types):
         raise refuse("REF-MACRO", source)
+    if _EXTERNAL_CONTENT.search(content_types):
+        raise refuse("REF-EXTERNAL-LINK", source, part="[Content_Types].xml")
     workbook_xml = _structure_part(archive, "xl/workbook.xml")
     rels_info = archive.find("xl/_rels/workbook.xml.rels")
     rels_xml = _structure_part(archive, "xl/_rels/workbook.xml.rels") if rels_info else b""
     sheets = _workbook_sheets(archive, workbook_xml, rels_xml)
+    _check_defined_names(archive, workbook_xml)
 
-    structure = {"[content_types].xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels"}
+    structure = {"[content_types].xml", "xl/workbook.xml"}
     by_part = {sheet.part.lower(): sheet for sheet in sheets if sheet.part}
     for info in archive.members:
         lowered = info.filename.lower()
         if lowered in structure:
             continue
-        chunks = archive.stream(info)
-        first = next(chunks, b"")
-        rest = itertools.chain([first], chunks)
-        # what a part is comes from its content as well as its name: a reader follows the
-        # workbook's relationships, which may point anywhere in the package
-        if _WORKSHEET_PART.match(info.filename) or lowered in by_part or _WORKSHEET_ROOT.search(first):
+        # what a part is comes from what a reader would take it for: the workbook's
+        # relationships (which may point anywhere), its folder, or its root element, found
+        # past any prolog however long (a 70 KB comment hides nothing)
+        root = (
+            root_element(archive.stream(info))
+            if lowered.endswith(_XML_SUFFIXES) or not lowered.endswith(_BINARY_SUFFIXES)
+            else None
+        )
+        if _WORKSHEET_PART.match(info.filename) or lowered in by_part or root in _WORKSHEET_ROOTS:
             sheet = by_part.get(lowered)
             scan_limits = _sheet_limits(sheet.name if sheet else None, info.filename, limits)
             scan_worksheet(functools.partial(archive.stream, info), scan_limits, source)
-        elif SST_ROOT.search(first):
-            check_shared_strings(rest, info.filename, source, max_references=_max_cells(limits))
+            check_formula_texts(archive.stream(info), info.filename, source)
+        elif root == b"sst":
+            check_shared_strings(archive.stream(info), info.filename, source, max_references=_max_cells(limits))
         else:
-            check_declarations(rest, info.filename, source, xml=lowered.endswith(_XML_SUFFIXES))
+            check_declarations(archive.stream(info), info.filename, source, xml=lowered.endswith(_XML_SUFFIXES))
+            if root is not None:
+                check_formula_texts(archive.stream(info), info.filename, source)
+            if lowered.endswith(".rels") and _EXTERNAL_RELATIONSHIP.search(archive.read(info)):
+                raise refuse("REF-EXTERNAL-LINK", source, part=shown(info.filename, 60))
     return sheets
+
+
+def _check_defined_names(archive: Archive, workbook_xml: bytes) -> None:
+    """A defined name may name cells (the template's version cell, a print area); a DDE call,
+    another workbook or a function in one is a formula, refused like a formula in a cell."""
+    try:
+        workbook = SafeTree.fromstring(workbook_xml)
+    except Exception:
+        raise archive.corrupt() from None
+    for element in workbook.iter():
+        if _local(element.tag) == "definedName" and active_formula((element.text or "").encode()):
+            name = shown(element.get("name", ""), 40)
+            raise refuse("REF-FORMULA-PART", archive.source_name, part=f"the defined name '{name}'")
 
 
 def _max_cells(limits: Limits) -> int:
@@ -201,7 +240,10 @@ class WorkbookValues:
     def __init__(self, archive: Archive) -> None:
         self.archive = archive
         try:
-            self.workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(archive.data))
+            # the reader gets the package as scanned: every member under its one canonical name,
+            # none that the checks did not see (a second entry, a local header naming another)
+            package = archive.repacked(archive.members)
+            self.workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(package))
         except Exception:  # calamine raises its own error types (and PanicException) on damage
             raise archive.corrupt() from None
 

@@ -1,0 +1,172 @@
+"""A hostile corpus, built at test time (no binary fixtures are committed).
+
+Each case is a file an attacker could send, with what every way in must answer: the refusal
+id (or, for files that are read, the findings they must give). The same corpus runs through
+`lscb validate`/`submit`, the portal upload and the inbox DAG task (tests/integration/
+test_hostile_corpus.py), so the answer is the same everywhere.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.builders import children_rows, sample_about, sample_activity, sample_strategy, write_xlsx_return
+from tests.unit.hostile import (
+    zip_members,
+)
+
+MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+# a UPN with a valid check letter and an NHS number with a valid check digit (synthetic)
+PLANTED_UPN = "A123456789012"
+
+
+def good_return(path: Path, children: int = 5) -> Path:
+    return write_xlsx_return(path, sample_about(), sample_strategy(), sample_activity(), children_rows(children))
+
+
+def _children_part(path: Path) -> str:
+    # openpyxl writes the sheets in order: About, Strategy, Activity, Children
+    return "xl/worksheets/sheet4.xml"
+
+
+def write_members(target: Path, members: list[tuple[str, bytes]]) -> Path:
+    """A zip of the members in this order, names written exactly as given (backslashes too)."""
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members:
+            info = zipfile.ZipInfo(name)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, data)
+    return target
+
+
+def smuggled_worksheet(
+    path: Path,
+    *,
+    name: str = "xl\\worksheets\\sheet4.xml",
+    comment_bytes: int = 70_000,
+    formula: str = "cmd|' /C calc'!A0",
+    far_cell: str = "XFD1048576",
+) -> Path:
+    """Issue 16 item 1: a second Children worksheet stored under a backslash name, after the real
+    one, with a big XML comment before its root (past any first-64 KB look), a DDE formula and a
+    cell far beyond the limits. A reader that treats `\\` as `/` reads this one."""
+    source = good_return(path.with_name(path.stem + "-source.xlsx"))
+    members = list(zip_members(source).items())
+    hostile = (
+        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<!--'
+        + b"x" * comment_bytes
+        + f'--><worksheet xmlns="{MAIN_NS}"><sheetData>'
+        '<row r="1"><c r="A1" t="inlineStr"><is><t>local_child_id</t></is></c></row>'
+        f'<row r="2"><c r="A2" t="str"><f>{formula}</f><v>1</v></c></row>'
+        f'<row r="3"><c r="{far_cell}" t="inlineStr"><is><t>far</t></is></c></row>'
+        "</sheetData></worksheet>".encode()
+    )
+    members.append((name, hostile))
+    return write_members(path, members)
+
+
+def _with_members(path: Path, change: Callable[[list[tuple[str, bytes]]], list[tuple[str, bytes]]]) -> Path:
+    source = good_return(path.with_name(path.stem + "-source.xlsx"))
+    return write_members(path, change(list(zip_members(source).items())))
+
+
+def _edit(path: Path, part: str, edit: Callable[[bytes], bytes]) -> Path:
+    return _with_members(path, lambda members: [(n, edit(d) if n == part else d) for n, d in members])
+
+
+def renamed_worksheet(path: Path, name: str) -> Path:
+    """The Children sheet stored under another spelling of its name (no second copy)."""
+    part = _children_part(path)
+
+    def change(members: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+        return [(name if n == part else n, _with_formula(d) if n == part else d) for n, d in members]
+
+    return _with_members(path, change)
+
+
+def _with_formula(sheet: bytes) -> bytes:
+    return sheet.replace(
+        b"</sheetData>", b'<row r="60"><c r="A60" t="str"><f>cmd|\' /C calc\'!A0</f></c></row></sheetData>'
+    )
+
+
+def duplicate_by_spelling(path: Path, spelling: str) -> Path:
+    """A second Children part whose name differs from the first only in spelling."""
+    part = _children_part(path)
+    return _with_members(path, lambda members: [*members, (spelling, _with_formula(dict(members)[part]))])
+
+
+def comment_hiding_sheet_data(path: Path) -> Path:
+    """`<sheetData/>` inside a comment, the real cells (with a formula) after it."""
+
+    def edit(sheet: bytes) -> bytes:
+        return _with_formula(sheet.replace(b"<sheetData>", b"<!-- <sheetData/> --><sheetData>", 1))
+
+    return _edit(path, _children_part(path), edit)
+
+
+def worksheet_elsewhere_with_long_prolog(path: Path) -> Path:
+    """The Children sheet moved to an unexpected folder with a 70 KB comment before its root."""
+    part = _children_part(path)
+    new = "xl/media/notes.xml"
+
+    def change(members: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+        out = []
+        for name, data in members:
+            if name == part:
+                body = data.split(b"?>", 1)[1] if data.startswith(b"<?xml") else data
+                out.append((new, b"<!--" + b"x" * 70_000 + b"-->" + _with_formula(body)))
+            elif name == "xl/_rels/workbook.xml.rels":
+                rels = data.replace(b"/xl/worksheets/sheet4.xml", b"/" + new.encode())
+                out.append((name, rels.replace(b"worksheets/sheet4.xml", b"media/notes.xml")))
+            else:
+                out.append((name, data))
+        return out
+
+    return _with_members(path, change)
+
+
+def dde_in_defined_name(path: Path) -> Path:
+    name = b"<definedName name=\"x\">cmd|' /C calc'!A0</definedName>"
+
+    def edit(workbook: bytes) -> bytes:
+        if b"<definedNames>" in workbook:
+            return workbook.replace(b"<definedNames>", b"<definedNames>" + name, 1)
+        return workbook.replace(b"</sheets>", b"</sheets><definedNames>" + name + b"</definedNames>", 1)
+
+    return _edit(path, "xl/workbook.xml", edit)
+
+
+def dde_in_data_validation(path: Path) -> Path:
+    validation = (
+        b'<dataValidations count="1"><dataValidation type="list" sqref="B2">'
+        b"<formula1>cmd|' /C calc'!A0</formula1></dataValidation></dataValidations>"
+    )
+
+    def edit(sheet: bytes) -> bytes:
+        return re.sub(rb"</sheetData>", b"</sheetData>" + validation, sheet, count=1)
+
+    return _edit(path, "xl/worksheets/sheet1.xml", edit)
+
+
+EXTERNAL_LINK_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/externalLink"
+
+
+def external_link_elsewhere(path: Path) -> Path:
+    """An external-link part under another folder and name, wired in by its relationship type."""
+
+    def change(members: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+        out = []
+        for name, data in members:
+            if name == "xl/_rels/workbook.xml.rels":
+                rel = f'<Relationship Id="rIdX" Type="{EXTERNAL_LINK_REL}" Target="misc/item1.xml"/>'
+                out.append((name, data.replace(b"</Relationships>", rel.encode() + b"</Relationships>")))
+            else:
+                out.append((name, data))
+        link = f'<externalLink xmlns="{MAIN_NS}"><externalBook/></externalLink>'.encode()
+        return [*out, ("xl/misc/item1.xml", link)]
+
+    return _with_members(path, change)
