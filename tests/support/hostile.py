@@ -15,12 +15,12 @@ from pathlib import Path
 
 from tests.builders import children_rows, sample_about, sample_activity, sample_strategy, write_xlsx_return
 from tests.unit.hostile import (
+    shared_strings,
+    with_shared_strings,
     zip_members,
 )
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-# a UPN with a valid check letter and an NHS number with a valid check digit (synthetic)
-PLANTED_UPN = "A123456789012"
 
 
 def good_return(path: Path, children: int = 5) -> Path:
@@ -170,3 +170,35 @@ def external_link_elsewhere(path: Path) -> Path:
         return [*out, ("xl/misc/item1.xml", link)]
 
     return _with_members(path, change)
+
+
+SHARED_STRINGS_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+
+
+def shared_string_amplifier(path: Path, *, text_chars: int = 1_900, rows: int = 20_000, columns: int = 26) -> Path:
+    """Issue 16 item 2: one long shared text used by every cell of a big Children sheet: a few
+    hundred KB on disk, gigabytes once each cell holds its own copy."""
+    source = good_return(path.with_name(path.stem + "-source.xlsx"))
+    members = zip_members(source)
+    letters = [chr(65 + i) for i in range(columns)]
+    body = "".join(
+        f'<row r="{r}">' + "".join(f'<c r="{letter}{r}" t="s"><v>0</v></c>' for letter in letters) + "</row>"
+        for r in range(2, rows + 2)
+    )
+    header = members[_children_part(path)].split(b"<sheetData>")[0]
+    sheet = header + f"<sheetData>{body}</sheetData></worksheet>".encode()
+    sst = shared_strings(rows * columns, 1, ["x" * text_chars])
+    del members[_children_part(path)]
+    members[_children_part(path)] = sheet
+    rebuilt = path.with_name(path.stem + "-rebuilt.xlsx")
+    with zipfile.ZipFile(rebuilt, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return with_shared_strings(rebuilt, path, sst)
+
+
+def long_text_cell(path: Path, chars: int = 30_000) -> Path:
+    """One shared text longer than any field needs."""
+    return with_shared_strings(
+        good_return(path.with_name(path.stem + "-source.xlsx")), path, shared_strings(1, 1, ["y" * chars])
+    )

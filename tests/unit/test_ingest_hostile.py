@@ -529,3 +529,41 @@ def test_an_external_link_is_known_by_its_relationship_type(tmp_path: Path) -> N
     from tests.support.hostile import external_link_elsewhere
 
     assert refusal(external_link_elsewhere(tmp_path / "x.xlsx")).refusal == "REF-EXTERNAL-LINK"
+
+
+# ---- bounded work (issue 16, item 2) ----
+
+
+def test_one_shared_text_used_by_every_cell_is_refused_before_reading(tmp_path: Path) -> None:
+    from tests.support.hostile import shared_string_amplifier
+
+    path = shared_string_amplifier(tmp_path / "amplified.xlsx")
+    assert path.stat().st_size < 1_048_576
+    error = refusal(path)
+    assert error.refusal == "REF-TEXT"
+    assert "64,000,000 characters" in str(error)
+
+
+def test_a_text_longer_than_any_field_needs_is_refused(tmp_path: Path) -> None:
+    from tests.support.hostile import long_text_cell
+
+    error = refusal(long_text_cell(tmp_path / "long.xlsx"))
+    assert error.refusal == "REF-TEXT"
+    assert "30,000 characters" in str(error)
+
+
+def test_a_long_inline_text_is_refused(tmp_path: Path, good: Path) -> None:
+    part = worksheet_part(good, "Children")
+
+    def long_inline(xml: bytes) -> bytes:
+        cell = b'<row r="90"><c r="A90" t="inlineStr"><is><t>' + b"z" * 5_000 + b"</t></is></c></row>"
+        return xml.replace(b"</sheetData>", cell + b"</sheetData>")
+
+    assert refusal(rewrite_zip(good, tmp_path / "inline.xlsx", change={part: long_inline})).refusal == "REF-TEXT"
+
+
+def test_shared_texts_used_within_the_budget_are_read(tmp_path: Path) -> None:
+    from tests.support.hostile import shared_string_amplifier
+
+    path = shared_string_amplifier(tmp_path / "fine.xlsx", text_chars=10, rows=200, columns=3)
+    assert len(read_return(path).table("Children").frame) == 200

@@ -7,10 +7,12 @@ every part of which has been inflated and checked by us, so its reading is bound
 
 from __future__ import annotations
 
+import array
 import functools
 import io
 import posixpath
 import re
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -22,6 +24,7 @@ from transforms.ingest.archive import Archive
 from transforms.ingest.refusals import gatekeeper, refuse, shown
 from transforms.ingest.scan import (
     SheetLimits,
+    TextBudget,
     active_formula,
     check_declarations,
     check_formula_texts,
@@ -84,6 +87,9 @@ def check_package(archive: Archive, limits: Limits) -> list[WorkbookSheet]:
 
     structure = {"[content_types].xml", "xl/workbook.xml"}
     by_part = {sheet.part.lower(): sheet for sheet in sheets if sheet.part}
+    worksheets: list[zipfile.ZipInfo] = []
+    shared: list[zipfile.ZipInfo] = []
+    others: list[tuple[zipfile.ZipInfo, bytes | None]] = []
     for info in archive.members:
         lowered = info.filename.lower()
         if lowered in structure:
@@ -91,24 +97,39 @@ def check_package(archive: Archive, limits: Limits) -> list[WorkbookSheet]:
         # what a part is comes from what a reader would take it for: the workbook's
         # relationships (which may point anywhere), its folder, or its root element, found
         # past any prolog however long (a 70 KB comment hides nothing)
-        root = (
-            root_element(archive.stream(info))
-            if lowered.endswith(_XML_SUFFIXES) or not lowered.endswith(_BINARY_SUFFIXES)
-            else None
-        )
+        binary = lowered.endswith(_BINARY_SUFFIXES)
+        root = None if binary else root_element(archive.stream(info))
         if _WORKSHEET_PART.match(info.filename) or lowered in by_part or root in _WORKSHEET_ROOTS:
-            sheet = by_part.get(lowered)
-            scan_limits = _sheet_limits(sheet.name if sheet else None, info.filename, limits)
-            scan_worksheet(functools.partial(archive.stream, info), scan_limits, source)
-            check_formula_texts(archive.stream(info), info.filename, source)
+            worksheets.append(info)
         elif root == b"sst":
-            check_shared_strings(archive.stream(info), info.filename, source, max_references=_max_cells(limits))
+            shared.append(info)
         else:
-            check_declarations(archive.stream(info), info.filename, source, xml=lowered.endswith(_XML_SUFFIXES))
-            if root is not None:
-                check_formula_texts(archive.stream(info), info.filename, source)
-            if lowered.endswith(".rels") and _EXTERNAL_RELATIONSHIP.search(archive.read(info)):
-                raise refuse("REF-EXTERNAL-LINK", source, part=shown(info.filename, 60))
+            others.append((info, root))
+    # the texts first: a worksheet's cells are costed by the shared texts they use
+    lengths: array.array[int] = array.array("L")
+    for info in shared:
+        lengths.extend(
+            check_shared_strings(
+                archive.stream(info),
+                info.filename,
+                source,
+                max_references=_max_cells(limits),
+                max_cell_chars=limits.max_cell_chars,
+            )
+        )
+    budget = TextBudget(lengths, limits.max_cell_chars, limits.max_text_chars, source)
+    for info in worksheets:
+        sheet = by_part.get(info.filename.lower())
+        scan_limits = _sheet_limits(sheet.name if sheet else None, info.filename, limits)
+        scan_worksheet(functools.partial(archive.stream, info), scan_limits, source, budget)
+        check_formula_texts(archive.stream(info), info.filename, source)
+    for info, root in others:
+        lowered = info.filename.lower()
+        check_declarations(archive.stream(info), info.filename, source, xml=lowered.endswith(_XML_SUFFIXES))
+        if root is not None:
+            check_formula_texts(archive.stream(info), info.filename, source)
+        if lowered.endswith(".rels") and _EXTERNAL_RELATIONSHIP.search(archive.read(info)):
+            raise refuse("REF-EXTERNAL-LINK", source, part=shown(info.filename, 60))
     return sheets
 
 
