@@ -202,3 +202,27 @@ def long_text_cell(path: Path, chars: int = 30_000) -> Path:
     return with_shared_strings(
         good_return(path.with_name(path.stem + "-source.xlsx")), path, shared_strings(1, 1, ["y" * chars])
     )
+
+
+def planted_identifiers() -> tuple[str, str]:
+    """A UPN and an NHS number with valid check characters (synthetic)."""
+    from schemas.identifiers import nhs_check_digit, upn_check_letter
+
+    body = "938123456789"
+    first_nine = "943476591"
+    return upn_check_letter(body) + body, first_nine + str(nhs_check_digit(first_nine))
+
+
+def identifiers_in_other_columns(path: Path) -> tuple[Path, list[str]]:
+    """Issue 16 item 3: a UPN typed into ethnicity, an NHS number (3-3-4) into sex, a child's
+    own UPN copied into risk_level, and an NHS number used as a local_child_id."""
+    upn, nhs = planted_identifiers()
+    own_upn = "Z" + "938123456780"  # not a valid check letter: known only as this return's UPN
+    children = children_rows(4)
+    children[0]["ethnicity"] = upn
+    children[1]["sex"] = f"{nhs[:3]} {nhs[3:6]} {nhs[6:]}"
+    children[2].update(upn=own_upn, no_id_reason=None, risk_level=own_upn.lower())
+    children[3]["local_child_id"] = nhs
+    activity = sample_activity(children_newly_identified=4, children_open_at_end=4)
+    written = write_xlsx_return(path, sample_about(), sample_strategy(), activity, children)
+    return written, [upn, nhs, f"{nhs[:3]} {nhs[3:6]} {nhs[6:]}", own_upn, own_upn.lower()]

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from schemas.calendar import Period
-from schemas.identifiers import UPN_ALPHABET
+from schemas.identifiers import UPN_ALPHABET, looks_like_identifier
 from transforms.findings import Finding
 from transforms.ingest.model import HeaderProblem
 from transforms.validate.context import Context
@@ -224,6 +224,15 @@ def unique_local_child_id(ctx: Context) -> Iterator[Finding]:
     first_row = pd.Series(firsts.index, index=firsts.values)
     for index, value in present[later].items():
         yield ctx.finding("CHD-01", "Children", "local_child_id", index, other_row=int(first_row[value]))
+
+
+@rule("CHD-25")
+def local_child_id_is_not_an_identifier(ctx: Context) -> Iterator[Finding]:
+    ids = ctx.sheets["Children"].given["local_child_id"].dropna()
+    known = ctx.identifiers
+    for index, value in ids.items():
+        if looks_like_identifier(str(value), known):
+            yield ctx.finding("CHD-25", "Children", "local_child_id", index)
 
 
 @rule("CHD-03")

@@ -559,6 +559,21 @@ CASES: tuple[Case, ...] = (
         ch("C002", moved_from_child_id="X1", moved_from_council="E06000003"),
         (),
     ),
+    Case(
+        "NHS number as local_child_id",
+        "CHD-25",
+        True,
+        ch("C002", local_child_id=NHS[0]),
+        (("CHD-25", c("local_child_id", "C002")),),
+    ),
+    Case(
+        "another child's UPN as local_child_id",
+        "CHD-25",
+        True,
+        ch("C002", local_child_id=UPNS[0]),
+        (("CHD-25", c("local_child_id", "C002")),),
+    ),
+    Case("case system id", "CHD-25", False, ch("C002", local_child_id="MOS-4471-2"), ()),
     # ---- across sheets
     Case("open count too low", "XS-01", True, kv(T, children_open_at_end=2), (("XS-01", t("children_open_at_end")),)),
     Case("open count higher", "XS-01", False, kv(T, children_open_at_end=10), ()),
