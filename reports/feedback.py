@@ -36,6 +36,7 @@ from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
+from reports.cell_safety import neutralise
 from schemas.standard import Standard, latest_version, load_standard
 from transforms.findings import Finding
 from transforms.ingest.model import KeyValueSheet, ReturnFile, TableSheet
@@ -406,7 +407,7 @@ def _header(cell: Cell, text: str) -> None:
 def _put(cell: Cell, value: object) -> None:
     """Write a value as data: text is never read as a formula, illegal characters are dropped."""
     if isinstance(value, str):
-        cell.value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        cell.value = neutralise(ILLEGAL_CHARACTERS_RE.sub("", value))
         cell.data_type = "s"  # "=SUM(...)" typed by a council stays text in the feedback
     else:
         cell.value = value  # type: ignore[assignment]
