@@ -8,15 +8,26 @@ test_hostile_corpus.py), so the answer is the same everywhere.
 
 from __future__ import annotations
 
+import random
 import re
 import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from tests.builders import children_rows, sample_about, sample_activity, sample_strategy, write_xlsx_return
 from tests.unit.hostile import (
+    honest,
+    ole2_file,
+    png_file,
+    rewrite_zip,
     shared_strings,
+    with_doctype,
     with_shared_strings,
+    write_raw_zip,
+    zip_bomb_declared,
+    zip_bomb_lying,
+    zip_bomb_ratio,
     zip_members,
 )
 
@@ -226,3 +237,140 @@ def identifiers_in_other_columns(path: Path) -> tuple[Path, list[str]]:
     activity = sample_activity(children_newly_identified=4, children_open_at_end=4)
     written = write_xlsx_return(path, sample_about(), sample_strategy(), activity, children)
     return written, [upn, nhs, f"{nhs[:3]} {nhs[3:6]} {nhs[6:]}", own_upn, own_upn.lower()]
+
+
+# ---- the corpus ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HostileCase:
+    """A file an attacker could send and the refusal every way in must answer with."""
+
+    name: str
+    build: Callable[[Path], Path]  # writes into the folder it is given, returns the file
+    refusal: str
+
+
+def _in(folder: Path, name: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / name
+
+
+def _rewritten(folder: Path, name: str, part: str, change: Callable[[bytes], bytes]) -> Path:
+    source = good_return(_in(folder, f"{name}-source.xlsx"))
+    return rewrite_zip(source, folder / name, change={part: change})
+
+
+def _raw_zip(folder: Path, name: str, member_names: list[str]) -> Path:
+    members = [honest(n, b"<worksheet/>") for n in member_names]
+    return write_raw_zip(_in(folder, name), [honest("[Content_Types].xml", b"<Types/>"), *members])
+
+
+def _far_cell(xml: bytes) -> bytes:
+    return xml.replace(b"</sheetData>", b'<row r="3"><c r="XFD1048576"><v>1</v></c></row></sheetData>')
+
+
+def _two_billion_rows(xml: bytes) -> bytes:
+    at = xml.index(b"<sheetData")
+    return xml[:at] + b'<dimension ref="A1:Z2000000000"/>' + xml[at:]
+
+
+def _deeply_nested(xml: bytes) -> bytes:
+    """100,000 nested elements in the workbook part (names vary, so it does not compress away)."""
+    names = [f"n{random.Random(i).getrandbits(40):x}".encode() for i in range(100_000)]
+    nest = b"".join(b"<" + n + b">" for n in names) + b"".join(b"</" + n + b">" for n in reversed(names))
+    return xml.replace(b"</workbook>", nest + b"</workbook>")
+
+
+def _csv_bundle_with_a_huge_line(folder: Path) -> Path:
+    from tests.builders import write_csv_bundle
+
+    line = b"local_child_id\n" + random.Random(16).randbytes(1_000_000).hex().encode() + b"\n"
+    path = _in(folder, "bundle.zip")
+    return write_csv_bundle(
+        path, sample_about(), sample_strategy(), sample_activity(), children_rows(2), raw={"children.csv": line}
+    )
+
+
+def _csv_bundle_too_many_rows(folder: Path) -> Path:
+    from tests.builders import write_csv_bundle
+
+    body = b"field,value\n" + b"council_code,E06000001\n" * 400
+    path = _in(folder, "rows.zip")
+    return write_csv_bundle(path, sample_about(), sample_strategy(), sample_activity(), [], raw={"about.csv": body})
+
+
+CORPUS: tuple[HostileCase, ...] = (
+    # issue 16: what got past the checks
+    HostileCase("backslash-smuggled DDE sheet", lambda f: smuggled_worksheet(_in(f, "smuggled.xlsx")), "REF-CORRUPT"),
+    HostileCase(
+        "sheet under a backslash name",
+        lambda f: renamed_worksheet(_in(f, "backslash.xlsx"), "xl\\worksheets\\sheet4.xml"),
+        "REF-FORMULA",
+    ),
+    HostileCase(
+        "case duplicate of a sheet",
+        lambda f: duplicate_by_spelling(_in(f, "case.xlsx"), "XL/Worksheets/Sheet4.xml"),
+        "REF-CORRUPT",
+    ),
+    HostileCase("comment hiding the cells", lambda f: comment_hiding_sheet_data(_in(f, "c.xlsx")), "REF-XML-HIDDEN"),
+    HostileCase(
+        "sheet elsewhere behind a 70 KB prolog",
+        lambda f: worksheet_elsewhere_with_long_prolog(_in(f, "p.xlsx")),
+        "REF-XML-HIDDEN",
+    ),
+    HostileCase("DDE in a defined name", lambda f: dde_in_defined_name(_in(f, "dn.xlsx")), "REF-FORMULA-PART"),
+    HostileCase("DDE in a data validation", lambda f: dde_in_data_validation(_in(f, "dv.xlsx")), "REF-FORMULA-PART"),
+    HostileCase(
+        "external link under another folder", lambda f: external_link_elsewhere(_in(f, "x.xlsx")), "REF-EXTERNAL-LINK"
+    ),
+    HostileCase("one shared text in every cell", lambda f: shared_string_amplifier(_in(f, "amp.xlsx")), "REF-TEXT"),
+    HostileCase("a 30,000-character text", lambda f: long_text_cell(_in(f, "long.xlsx")), "REF-TEXT"),
+    HostileCase(
+        "a far cell reference",
+        lambda f: _rewritten(f, "far.xlsx", "xl/worksheets/sheet4.xml", _far_cell),
+        "REF-TOO-LARGE",
+    ),
+    # what already held
+    HostileCase(
+        "two billion rows claimed",
+        lambda f: _rewritten(f, "tall.xlsx", "xl/worksheets/sheet4.xml", _two_billion_rows),
+        "REF-TOO-LARGE",
+    ),
+    HostileCase("zip slip", lambda f: _raw_zip(f, "slip.xlsx", ["../../etc/passwd"]), "REF-CORRUPT"),
+    HostileCase("absolute member path", lambda f: _raw_zip(f, "abs.xlsx", ["/etc/passwd"]), "REF-CORRUPT"),
+    HostileCase(
+        "exact duplicate members",
+        lambda f: _raw_zip(f, "dup.xlsx", ["xl/workbook.xml", "xl/workbook.xml"]),
+        "REF-CORRUPT",
+    ),
+    HostileCase("zip bomb by declared size", lambda f: zip_bomb_declared(_in(f, "declared.xlsx")), "REF-ZIP-BOMB"),
+    HostileCase("zip bomb by ratio", lambda f: zip_bomb_ratio(_in(f, "ratio.zip"), size=20_000_000), "REF-ZIP-BOMB"),
+    HostileCase(
+        "member lying about its size",
+        lambda f: zip_bomb_lying(_in(f, "lying.xlsx"), real_size=32 * 1_048_576),
+        "REF-ZIP-BOMB",
+    ),
+    HostileCase(
+        "many entries", lambda f: _raw_zip(f, "many.xlsx", [f"xl/media/i{i}.bin" for i in range(1_500)]), "REF-ZIP-BOMB"
+    ),
+    HostileCase(
+        "entity bomb in a sheet",
+        lambda f: _rewritten(f, "lol.xlsx", "xl/worksheets/sheet4.xml", with_doctype),
+        "REF-XML",
+    ),
+    HostileCase(
+        "deep nesting",
+        lambda f: _rewritten(f, "deep.xlsx", "xl/workbook.xml", _deeply_nested),
+        "REF-CORRUPT",
+    ),
+    HostileCase("PNG renamed .xlsx", lambda f: png_file(_in(f, "picture.xlsx")), "REF-FORMAT"),
+    HostileCase(
+        "password-protected workbook",
+        lambda f: ole2_file(_in(f, "locked.xlsx"), ["EncryptionInfo", "EncryptedPackage"]),
+        "REF-ENCRYPTED",
+    ),
+    HostileCase("old binary .xls renamed", lambda f: ole2_file(_in(f, "old.xlsx"), ["Workbook"]), "REF-FORMAT"),
+    HostileCase("CSV with a 2 MB line", _csv_bundle_with_a_huge_line, "REF-TOO-LARGE"),
+    HostileCase("CSV with too many rows", _csv_bundle_too_many_rows, "REF-TOO-LARGE"),
+)

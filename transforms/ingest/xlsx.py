@@ -21,6 +21,7 @@ import python_calamine
 
 from schemas.standard import Limits
 from transforms.ingest.archive import Archive
+from transforms.ingest.model import Refused
 from transforms.ingest.refusals import gatekeeper, refuse, shown
 from transforms.ingest.scan import (
     SheetLimits,
@@ -163,6 +164,9 @@ def _sheet_limits(sheet_name: str | None, part: str, limits: Limits) -> SheetLim
     return SheetLimits(sheet=sheet_name or part, max_rows=max_rows, max_columns=limits.max_columns)
 
 
+MAX_STRUCTURE_DEPTH = 32  # workbook.xml and its relationships nest 4 deep; no reader needs more
+
+
 def _structure_part(archive: Archive, name: str) -> bytes:
     info = archive.find(name)
     if info is None:
@@ -171,7 +175,22 @@ def _structure_part(archive: Archive, name: str) -> bytes:
         raise refuse("REF-TOO-LARGE", archive.source_name, what=f"The part {name}", detail=f"{info.file_size:,} bytes")
     data = archive.read(info)
     check_declarations([data], name, archive.source_name, xml=True)
+    _check_depth(archive, data)
     return data
+
+
+def _check_depth(archive: Archive, data: bytes) -> None:
+    """Refuse a structure part nested deeper than any workbook is, before it is parsed whole."""
+    depth = 0
+    try:
+        for event, _ in SafeTree.iterparse(io.BytesIO(data), events=("start", "end")):
+            depth += 1 if event == "start" else -1
+            if depth > MAX_STRUCTURE_DEPTH:
+                raise archive.corrupt()
+    except Exception as error:  # defusedxml and expat raise several types; any of them means damaged
+        if isinstance(error, Refused):
+            raise
+        raise archive.corrupt() from None
 
 
 def _local(tag: str) -> str:
