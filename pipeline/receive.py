@@ -125,9 +125,14 @@ def submit_file(
         return _duplicate_outcome(existing)
 
     from transforms.ingest import Refused
+    from transforms.ingest.refusals import refuse
 
     today = received.astimezone(LONDON).date()
     try:
+        if not Path(name).suffix:
+            # what a file is comes from its bytes, but one sent without an extension cannot be
+            # opened by the council's own programs from its feedback either: say so plainly
+            raise refuse("REF-EXTENSION", name)
         result = validate_upload(
             source,
             display_name=name,

@@ -192,6 +192,26 @@ def test_the_portal_still_takes_a_good_return_after_the_corpus(rig: Rig, tmp_pat
     assert answer.status_code == 303, answer.text[:500]
 
 
+def test_an_upload_without_an_extension_is_refused_plainly(rig: Rig, tmp_path: Path) -> None:
+    import html
+
+    client = TestClient(rig.app, raise_server_exceptions=False)
+    assert login(client, rig.emails["council_a"]).status_code == 303
+    before = submissions(rig.engine)
+    answer = _upload(client, good_return(tmp_path / "good.xlsx"), name="hartlepool return")
+    assert answer.status_code == 422
+    assert "name has no extension" in html.unescape(answer.text)
+    assert submissions(rig.engine) == before
+
+
+@pytest.mark.parametrize("submission_id", ["9223372036854775808", "99999999999999999999999999", "0"])
+def test_a_huge_submission_id_is_not_found(rig: Rig, submission_id: str) -> None:
+    client = TestClient(rig.app, raise_server_exceptions=False)
+    assert login(client, rig.emails["council_a"]).status_code == 303
+    for path in ("", "/feedback.xlsx"):
+        assert client.get(f"/councils/{COUNCIL_A}/submissions/{submission_id}{path}").status_code == 404
+
+
 # ---- the inbox task ------------------------------------------------------------------------------
 
 
