@@ -567,3 +567,54 @@ def test_shared_texts_used_within_the_budget_are_read(tmp_path: Path) -> None:
 
     path = shared_string_amplifier(tmp_path / "fine.xlsx", text_chars=10, rows=200, columns=3)
     assert len(read_return(path).table("Children").frame) == 200
+
+
+# ---- what the values do not show (issue 16, item 10) ----
+
+
+def _edited(good: Path, target: Path, edit: object) -> Path:
+    workbook = openpyxl.load_workbook(good)
+    edit(workbook)  # type: ignore[operator]
+    workbook.save(target)
+    return target
+
+
+def test_an_error_cell_is_read_as_its_error_not_as_a_blank(tmp_path: Path, good: Path) -> None:
+    from transforms.validate import validate_return
+
+    def broken(workbook: openpyxl.Workbook) -> None:
+        children = workbook["Children"]
+        children["B2"] = "#REF!"  # openpyxl writes an error code as an error cell (t="e")
+        children["A3"] = "#N/A"
+
+    ret = read_return(_edited(good, tmp_path / "errors.xlsx", broken))
+    assert ret.error_cells == {"Children!B2": "#REF!", "Children!A3": "#N/A"}
+    assert ret.table("Children").frame.loc[2, "upn"] == "#REF!"
+    found = {(f.rule, f.cell) for f in validate_return(ret).findings}
+    assert ("STRUCT-04", "Children!A3") in found  # free text: the error itself is reported
+    assert any(cell == "Children!B2" for _, cell in found)  # a UPN: its format rule reports it
+
+
+def test_hidden_sheets_rows_and_columns_are_noted(tmp_path: Path, good: Path) -> None:
+    from transforms.validate import validate_return
+
+    def hide(workbook: openpyxl.Workbook) -> None:
+        workbook["Strategy"].sheet_state = "hidden"
+        workbook["Children"].row_dimensions[3].hidden = True
+        workbook["Children"].column_dimensions["G"].hidden = True
+
+    ret = read_return(_edited(good, tmp_path / "hidden.xlsx", hide))
+    kinds = {(h.sheet, h.kind, h.items) for h in ret.hidden}
+    assert kinds == {("Strategy", "sheet", ()), ("Children", "rows", ("3",)), ("Children", "columns", ("G",))}
+    queries = [f for f in validate_return(ret).findings if f.rule == "STRUCT-05"]
+    assert len(queries) == 3 and all(f.severity == "Q" for f in queries)
+    assert any("Row of the Children sheet is hidden (3)" in f.message for f in queries)
+
+
+def test_nothing_is_noted_for_a_plain_workbook_or_the_template(tmp_path: Path, good: Path) -> None:
+    from reports.template import write_template
+
+    plain = read_return(good)
+    assert plain.error_cells == {} and plain.hidden == []
+    template = read_return(write_template("E06000001", "2025-Q1", tmp_path / "template.xlsx"))
+    assert template.hidden == []  # its Lists sheet is hidden, and is not one of the return's

@@ -16,7 +16,7 @@ import array
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NoReturn
 
 from transforms.findings import column_letter
@@ -300,6 +300,56 @@ class _FastChecks:
         return data.count(b' r="') != data.count(b'<c r="') + data.count(b'<row r="')
 
 
+@dataclass
+class SheetNotes:
+    """What a worksheet's cells do not say by their values: Excel error cells (which readers
+    give as blank) and hidden rows and columns (read like any other). Collected while scanning."""
+
+    error_cells: dict[str, str] = field(default_factory=dict)  # "B2" -> "#REF!"
+    hidden_rows: list[int] = field(default_factory=list)
+    hidden_columns: list[tuple[int, int]] = field(default_factory=list)  # (first, last), 1 = A
+
+    def clear(self) -> None:
+        self.error_cells.clear()
+        self.hidden_rows.clear()
+        self.hidden_columns.clear()
+
+
+MAX_NOTES = 10_000  # per kind and sheet: enough to report, never a copy of a hostile sheet
+_ERROR_TYPE = re.compile(rb"""(?:^|\s)t\s*=\s*["']\s*e\s*["']""")
+_ERROR_CELL = re.compile(rb"<" + _P + rb"c(?=\s)([^>]*)>\s*<" + _P + rb"v(?:\s[^>]*)?>\s*([^<\s]{1,40})\s*<")
+_HIDDEN = re.compile(rb"""(?:^|\s)hidden\s*=\s*["']\s*(?:1|true)\s*["']""")
+_ROW_OPEN = re.compile(rb"<" + _P + rb"row(?=\s)([^>]*)>")
+_COL = re.compile(rb"<" + _P + rb"col(?=\s)([^>]*)>")
+_ATTR_MIN = re.compile(rb"""(?:^|\s)min\s*=\s*["']\s*(\d{1,7})\s*["']""")
+_ATTR_MAX = re.compile(rb"""(?:^|\s)max\s*=\s*["']\s*(\d{1,7})\s*["']""")
+
+
+def note_cells(buffer: bytes, notes: SheetNotes) -> None:
+    """Error cells and hidden rows and columns in `buffer` (whole tags), into `notes`."""
+    if b"e" in buffer and _ERROR_TYPE.search(buffer):
+        for attributes, text in _ERROR_CELL.findall(buffer):
+            reference = _ATTR_R.search(attributes)
+            if _ERROR_TYPE.search(attributes) and reference and len(notes.error_cells) < MAX_NOTES:
+                notes.error_cells[reference.group(1).decode("ascii", "replace").strip().upper()] = text.decode(
+                    "utf-8", "replace"
+                )
+    if b"hidden" in buffer:
+        for attributes in _ROW_OPEN.findall(buffer):
+            number = _ATTR_R.search(attributes)
+            if (
+                _HIDDEN.search(attributes)
+                and number
+                and number.group(1).isdigit()
+                and len(notes.hidden_rows) < MAX_NOTES
+            ):
+                notes.hidden_rows.append(int(number.group(1)))
+        for attributes in _COL.findall(buffer):
+            first, last = _ATTR_MIN.search(attributes), _ATTR_MAX.search(attributes)
+            if _HIDDEN.search(attributes) and first and last and len(notes.hidden_columns) < MAX_NOTES:
+                notes.hidden_columns.append((int(first.group(1)), int(last.group(1))))
+
+
 _DIMENSION = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?dimension\s[^>]*>")
 
 
@@ -317,6 +367,7 @@ class WorksheetScanner:
         self.limits = limits
         self.budget = budget
         self.text = 0  # characters the cells will hold once read (with `budget`)
+        self.notes = SheetNotes()
         self.source_name = source_name
         self._fast = _FastChecks(limits) if fast else None
         self._pending = b""
@@ -347,6 +398,7 @@ class WorksheetScanner:
             buffer = buffer[:cut]
             if len(self._pending) > MAX_TAG_BYTES:
                 raise refuse("REF-CORRUPT", self.source_name, format="spreadsheet (.xlsx)")
+        note_cells(buffer, self.notes)
         if self.budget is not None:
             self.text += cell_text(buffer, self.budget)
             self.budget.check(self.limits.sheet, self.text)
@@ -466,7 +518,7 @@ class WorksheetScanner:
 
 def scan_worksheet(
     chunks: Callable[[], Iterable[bytes]], limits: SheetLimits, source_name: str, budget: TextBudget | None = None
-) -> None:
+) -> SheetNotes:
     """Check one worksheet part: the fast scan, and the careful one only when needed."""
     scanner = WorksheetScanner(limits, source_name, fast=True, budget=budget)
     try:
@@ -479,6 +531,7 @@ def scan_worksheet(
             scanner.feed(chunk)
     if budget is not None:
         budget.spend(limits.sheet, scanner.text)
+    return scanner.notes
 
 
 _PROLOG_DECLARATION = re.compile(rb"\A(?:\xef\xbb\xbf)?\s*<\?xml[^>]*\?>")

@@ -25,6 +25,7 @@ from transforms.ingest.model import Refused
 from transforms.ingest.refusals import gatekeeper, refuse, shown
 from transforms.ingest.scan import (
     SheetLimits,
+    SheetNotes,
     TextBudget,
     active_formula,
     check_declarations,
@@ -65,8 +66,9 @@ class WorkbookSheet:
     part: str | None  # the worksheet part, e.g. xl/worksheets/sheet1.xml (None for other sheet kinds)
 
 
-def check_package(archive: Archive, limits: Limits) -> list[WorkbookSheet]:
-    """Every check that needs no cell value. Returns the workbook's sheets in order."""
+def check_package(archive: Archive, limits: Limits, notes: dict[str, SheetNotes] | None = None) -> list[WorkbookSheet]:
+    """Every check that needs no cell value. Returns the workbook's sheets in order; fills
+    `notes` with each worksheet's error cells and hidden rows and columns, by part name."""
     source = archive.source_name
     for name in archive.names():
         if _MACRO_PART.search(name):
@@ -122,7 +124,9 @@ def check_package(archive: Archive, limits: Limits) -> list[WorkbookSheet]:
     for info in worksheets:
         sheet = by_part.get(info.filename.lower())
         scan_limits = _sheet_limits(sheet.name if sheet else None, info.filename, limits)
-        scan_worksheet(functools.partial(archive.stream, info), scan_limits, source, budget)
+        found = scan_worksheet(functools.partial(archive.stream, info), scan_limits, source, budget)
+        if notes is not None:
+            notes[info.filename.lower()] = found
         check_formula_texts(archive.stream(info), info.filename, source)
     for info, root in others:
         lowered = info.filename.lower()

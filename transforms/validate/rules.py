@@ -18,7 +18,7 @@ import pandas as pd
 from schemas.calendar import Period
 from schemas.identifiers import UPN_ALPHABET, looks_like_identifier
 from transforms.findings import Finding
-from transforms.ingest.model import HeaderProblem
+from transforms.ingest.model import HeaderProblem, KeyValueSheet, TableSheet
 from transforms.validate.context import Context
 from transforms.validate.messages import render
 
@@ -124,6 +124,48 @@ def missing_required_fields(ctx: Context) -> Iterator[Finding]:
         for f in sheet.required_fields:
             if f.name not in values.present:
                 yield ctx.finding("STRUCT-02", sheet.name, f.name)
+
+
+@rule("STRUCT-04")
+def excel_error_cells(ctx: Context) -> Iterator[Finding]:
+    """An error cell whose text passed its field's type check (free text): the field's own
+    rules (code lists, formats, dates) report the others, quoting the error."""
+    if not ctx.ret.error_cells:
+        return
+    for sheet in ctx.standard.sheets:
+        values = ctx.sheets[sheet.name]
+        raw = ctx.ret.sheets.get(sheet.name)
+        for cell, text in ctx.ret.error_cells.items():
+            if not cell.startswith(f"{sheet.name}!"):
+                continue
+            letters = "".join(ch for ch in cell.split("!", 1)[1] if ch.isalpha())
+            row = int("".join(ch for ch in cell.split("!", 1)[1] if ch.isdigit()))
+            if isinstance(raw, TableSheet):
+                names = [name for name, letter in raw.columns.items() if letter == letters]
+                index: object = row
+            elif isinstance(raw, KeyValueSheet):
+                names = [name for name, where in raw.locations.items() if where.cell == cell]
+                index = 0
+            else:
+                continue
+            for name in names:
+                if name in values.valid and bool(values.valid[name].get(index, False)):
+                    yield ctx.finding("STRUCT-04", sheet.name, name, index, value=text)
+
+
+@rule("STRUCT-05")
+def hidden_parts(ctx: Context) -> Iterator[Finding]:
+    for part in ctx.ret.hidden:
+        if part.kind == "sheet":
+            what, verb, detail = "The whole", "is", "the sheet itself"
+        else:
+            shown_items = ", ".join(part.items) + (
+                f" and {part.count - len(part.items):,} more" if part.count > len(part.items) else ""
+            )
+            what = ("Row" if part.kind == "rows" else "Column") + ("s" if part.count != 1 else "")
+            verb = "are" if part.count != 1 else "is"
+            detail = shown_items
+        yield ctx.finding("STRUCT-05", part.sheet, None, what=what, verb=verb, detail=detail)
 
 
 # ---- typing -----------------------------------------------------------------------------------

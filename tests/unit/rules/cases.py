@@ -23,6 +23,7 @@ from rules.baseline import (
     wrong_nhs_digit,
     wrong_upn_letter,
 )
+from transforms.ingest.model import Hidden
 from transforms.validate.model import PreviousReturn
 
 Mutation = Callable[[ReturnData], None]
@@ -91,6 +92,20 @@ def t(name: str) -> str:
     return keyvalue_cell(T, name)
 
 
+def error_cell(cell: str, text: str) -> Mutation:
+    def apply(d: ReturnData) -> None:
+        d.error_cells[cell] = text
+
+    return apply
+
+
+def hide(*parts: Hidden) -> Mutation:
+    def apply(d: ReturnData) -> None:
+        d.hidden.extend(parts)
+
+    return apply
+
+
 def c(name: str, local_child_id: str) -> str:
     return child_cell(name, local_child_id)
 
@@ -129,6 +144,23 @@ CASES: tuple[Case, ...] = (
         "repeated row", "STRUCT-03", True, duplicate_header(T, "referrals_to_police"), (("STRUCT-03", "Activity!A13"),)
     ),
     Case("unknown only", "STRUCT-03", False, extra_header(A, "notes"), (("STRUCT-01", "About!A9"),)),
+    Case(
+        "error cell in free text",
+        "STRUCT-04",
+        True,
+        both(ch("C002", local_child_id="#REF!"), error_cell(c("local_child_id", "C002"), "#REF!")),
+        (("STRUCT-04", c("local_child_id", "C002")),),
+    ),
+    Case(
+        "error cell in a coded field",
+        "STRUCT-04",
+        False,
+        both(ch("C002", sex="#N/A"), error_cell(c("sex", "C002"), "#N/A")),
+        (("VAL-02", c("sex", "C002")),),
+    ),
+    Case("hidden rows", "STRUCT-05", True, hide(Hidden("Children", "rows", ("3",), 1)), (("STRUCT-05", None),)),
+    Case("hidden sheet", "STRUCT-05", True, hide(Hidden("Strategy", "sheet")), (("STRUCT-05", None),)),
+    Case("nothing hidden", "STRUCT-05", False, hide(), ()),
     # ---- values
     Case("blank ethnicity", "VAL-01", True, ch("C002", ethnicity=None), (("VAL-01", c("ethnicity", "C002")),)),
     Case("blank count", "VAL-01", True, kv(T, convictions=None), (("VAL-01", t("convictions")),)),
