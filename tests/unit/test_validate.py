@@ -395,3 +395,22 @@ def test_few_findings_are_all_listed() -> None:
     capped = cap_findings(findings, per_rule=4)
     assert len(capped) == 5 and capped[-1].message.startswith("and 6 more findings")
     assert len(cap_findings(findings, per_rule=100, total=3)) == 4
+
+
+def test_one_mistake_of_a_whole_sheet_or_period_gives_one_finding(tmp_path: Path) -> None:
+    from builders import children_rows, sample_about, sample_activity, sample_strategy
+
+    today = date(2025, 9, 1)
+    future = write_xlsx_return(
+        tmp_path / "future.xlsx",
+        sample_about(period="2027-Q1"),
+        sample_strategy(),
+        sample_activity(),
+        children_rows(30),
+    )
+    assert [f.rule for f in validate_file(future, today=today).findings] == ["ABT-03"]
+    activity = sample_activity(children_newly_identified=0, children_open_at_end=0)
+    blank = write_xlsx_return(
+        tmp_path / "blank.xlsx", sample_about(), sample_strategy(), activity, [], children_header=[]
+    )
+    assert [f.rule for f in validate_file(blank, today=today).findings] == ["STRUCT-06"]

@@ -38,6 +38,9 @@ class Context:
     today: date
     gss_codes: frozenset[str]
     findings: list[Finding] = field(default_factory=list)
+    # About's period as given, also when it is in the future; `period` is then None, so the
+    # rules that compare dates with the period stay quiet: one mistake, one finding (ABT-03)
+    given_period: Period | None = None
 
     @functools.cached_property
     def identifiers(self) -> frozenset[str]:

@@ -205,6 +205,9 @@ def validate_return(
 
     about = sheets["About"]
     period = Period.parse(str(about.given["period"].iloc[0])) if about.valid["period"].iloc[0] else None
+    given_period = period
+    if period is not None and period.start > (today or date.today()):
+        period = None  # a future period is one mistake (ABT-03), not one per date compared with it
     council = register.find(str(about.given["council_code"].iloc[0])) if about.valid["council_code"].iloc[0] else None
     ctx = Context(
         standard=standard,
@@ -218,6 +221,7 @@ def validate_return(
         previous=previous,
         today=today or date.today(),
         gss_codes=gss_codes(),
+        given_period=given_period,
     )
     findings = _expectation_findings(ctx, evaluator)
     gx_at = time.perf_counter()

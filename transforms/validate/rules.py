@@ -117,10 +117,25 @@ def _header_finding(ctx: Context, rule_id: str, problem: HeaderProblem, **values
     )
 
 
+def _blank_table(ctx: Context, sheet: str) -> bool:
+    """A table sheet without a single header: no field, nothing unknown, no rows."""
+    raw = ctx.ret.sheets.get(sheet)
+    return isinstance(raw, TableSheet) and not raw.columns and not raw.header_problems and raw.frame.empty
+
+
+@rule("STRUCT-06")
+def blank_table_sheet(ctx: Context) -> Iterator[Finding]:
+    for sheet in ctx.standard.sheets:
+        if sheet.layout == "table" and _blank_table(ctx, sheet.name):
+            yield ctx.finding("STRUCT-06", sheet.name, None)
+
+
 @rule("STRUCT-02")
 def missing_required_fields(ctx: Context) -> Iterator[Finding]:
     for sheet in ctx.standard.sheets:
         values = ctx.sheets[sheet.name]
+        if sheet.layout == "table" and _blank_table(ctx, sheet.name):
+            continue  # STRUCT-06 says it once
         for f in sheet.required_fields:
             if f.name not in values.present:
                 yield ctx.finding("STRUCT-02", sheet.name, f.name)
@@ -198,7 +213,7 @@ def la_number_matches(ctx: Context) -> Iterator[Finding]:
 
 @rule("ABT-03")
 def period_not_future(ctx: Context) -> Iterator[Finding]:
-    if ctx.period is not None and ctx.period.start > ctx.today:
+    if ctx.given_period is not None and ctx.given_period.start > ctx.today:
         yield ctx.finding("ABT-03", "About", "period")
 
 

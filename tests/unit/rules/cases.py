@@ -92,6 +92,13 @@ def t(name: str) -> str:
     return keyvalue_cell(T, name)
 
 
+def blank_children(d: ReturnData) -> None:
+    from schemas.standard import load_standard
+
+    d.children.clear()
+    d.drop_fields["Children"] = list(load_standard().sheet("Children").field_names)
+
+
 def error_cell(cell: str, text: str) -> Mutation:
     def apply(d: ReturnData) -> None:
         d.error_cells[cell] = text
@@ -157,6 +164,20 @@ CASES: tuple[Case, ...] = (
         False,
         both(ch("C002", sex="#N/A"), error_cell(c("sex", "C002"), "#N/A")),
         (("VAL-02", c("sex", "C002")),),
+    ),
+    Case(
+        "blank Children sheet",
+        "STRUCT-06",
+        True,
+        blank_children,
+        (("STRUCT-06", None), ("XS-02", t("children_newly_identified"))),
+    ),
+    Case(
+        "header row and no children",
+        "STRUCT-06",
+        False,
+        lambda d: d.children.clear(),
+        (("XS-02", t("children_newly_identified")),),
     ),
     Case("hidden rows", "STRUCT-05", True, hide(Hidden("Children", "rows", ("3",), 1)), (("STRUCT-05", None),)),
     Case("hidden sheet", "STRUCT-05", True, hide(Hidden("Strategy", "sheet")), (("STRUCT-05", None),)),
@@ -242,6 +263,14 @@ CASES: tuple[Case, ...] = (
     Case("council not in register", "ABT-02", False, kv(A, council_code="E06999999"), (("VAL-06", a("council_code")),)),
     Case("future period", "ABT-03", True, nothing, (("ABT-03", a("period")),), {"today": date(2025, 3, 1)}),
     Case("period in progress", "ABT-03", False, nothing, (), {"today": date(2025, 4, 1)}),
+    Case(
+        "future period, dates compared with it",
+        "ABT-03",
+        True,
+        kv(A, period="2026-Q1"),
+        (("ABT-03", a("period")),),
+        {"today": date(2025, 9, 1)},
+    ),
     Case("signed before end", "ABT-04", True, kv(A, signed_off_on=dt("2025-06-20")), (("ABT-04", a("signed_off_on")),)),
     Case("signed on the end", "ABT-04", False, kv(A, signed_off_on=dt("2025-06-30")), ()),
     Case(
