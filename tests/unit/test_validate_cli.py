@@ -287,3 +287,18 @@ def test_identifiers_typed_into_other_columns_are_never_echoed(
     assert main(["validate", str(path)]) == 1  # the human report too
     human = capsys.readouterr()
     assert not any(text.upper() in (human.out + human.err).upper() for text in planted)
+
+
+def test_an_unknown_header_is_quoted_masked_and_short(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.support.hostile import planted_identifiers
+
+    upn, _ = planted_identifiers()
+    children = children_rows(2)
+    for child in children:
+        child[upn] = "x"
+        child["n" * 300] = "y"
+    path = write_xlsx_return(tmp_path / "headers.xlsx", sample_about(), sample_strategy(), _activity(2), children)
+    assert main(["validate", str(path), "--json"]) == 1
+    out = capsys.readouterr().out
+    unknown = [f["message"] for f in json.loads(out)["findings"] if f["rule"] == "STRUCT-01"]
+    assert len(unknown) == 2 and upn not in out and "n" * 41 not in out

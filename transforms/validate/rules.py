@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from schemas.calendar import Period
-from schemas.identifiers import UPN_ALPHABET, looks_like_identifier
+from schemas.identifiers import UPN_ALPHABET, looks_like_identifier, mask_identifiers
 from transforms.findings import Finding
 from transforms.ingest.model import HeaderProblem, KeyValueSheet, TableSheet
 from transforms.validate.context import Context
@@ -111,7 +111,10 @@ def _header_problems(ctx: Context, kind: str) -> Iterator[HeaderProblem]:
 def _header_finding(ctx: Context, rule_id: str, problem: HeaderProblem, **values: str) -> Finding:
     location = problem.location
     rule_ = ctx.standard.rule(rule_id)
+    if "value" in values:  # a header is the council's text too: masked and truncated like a value
+        values = {**values, "value": ctx.quoted(values["value"])}
     message = render(ctx.standard, rule_, {"sheet": location.sheet, **values}, value_field=None)
+    message = mask_identifiers(message, ctx.identifiers)
     return Finding(
         rule_id, rule_.severity, location.sheet, location.cell, values.get("field"), None, message, location.row
     )
