@@ -86,12 +86,12 @@ def looks_like_identifier(text: str, known: frozenset[str] = frozenset()) -> boo
     return normalised in known or upn_check_ok(normalised) or nhs_check_ok(normalised)
 
 
-def mask_identifiers(text: str, known: frozenset[str] = frozenset()) -> str:
+def mask_identifiers(text: str, known: frozenset[str] = frozenset(), mask: str = MASK) -> str:
     """`text` with every identifier in it masked: a value of the return's own identifier set
     (normalised UPNs and NHS numbers, whatever their check digits) or anything that reads as a
     valid UPN or NHS number, whole or in 3-3-4 groups. For messages and stored findings."""
 
     def masked(match: re.Match[str]) -> str:
-        return MASK if looks_like_identifier(match.group(0), known) else match.group(0)
+        return mask if looks_like_identifier(match.group(0), known) else match.group(0)
 
     return _TOKEN.sub(masked, text)
