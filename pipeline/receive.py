@@ -24,6 +24,7 @@ import pandas as pd
 from sqlalchemy import Engine
 
 from schemas.calendar import LONDON, Period
+from schemas.identifiers import MASK, looks_like_identifier, normalise_identifier
 from store.engine import get_engine
 from store.models import Submission, stored_child_fields
 from store.queries import StoreError, check_actor, normalise_council, normalise_period, previous_return, require_ready
@@ -124,9 +125,14 @@ def submit_file(
         return _duplicate_outcome(existing)
 
     from transforms.ingest import Refused
+    from transforms.ingest.refusals import refuse
 
     today = received.astimezone(LONDON).date()
     try:
+        if not Path(name).suffix:
+            # what a file is comes from its bytes, but one sent without an extension cannot be
+            # opened by the council's own programs from its feedback either: say so plainly
+            raise refuse("REF-EXTENSION", name)
         result = validate_upload(
             source,
             display_name=name,
@@ -352,7 +358,20 @@ def child_rows(children: pd.DataFrame, secret: bytes, council_code: str, period:
     """Pseudonymised child records ready to store (the raw identifiers are gone from here on)."""
     from transforms.pseudonymise import pseudonymise_children
 
+    known = frozenset(
+        normalise_identifier(str(value))
+        for field_ in ("upn", "nhs_number")
+        if field_ in children.columns
+        for value in children[field_].dropna()
+    )
     safe = pseudonymise_children(children, secret)
+    # a UPN or NHS number typed as a child's id (CHD-25) is not stored as it was typed
+    for name in ("local_child_id", "moved_from_child_id"):
+        if name in safe.columns:
+            safe[name] = [
+                MASK if value is not None and looks_like_identifier(str(value), known) else value
+                for value in safe[name].tolist()
+            ]
     names = [f for f in (*stored_child_fields(), "upn_key", "nhs_key", "birth_month") if f in safe.columns]
     missing = dict.fromkeys(f for f in stored_child_fields() if f not in safe.columns)
     columns = []

@@ -159,8 +159,13 @@ PeriodToWrite = Annotated[Period, Depends(period_to_write)]
 PeriodToReview = Annotated[Period, Depends(period_to_review)]
 
 
+MAX_ROW_ID = 2**63 - 1  # the largest id a database row can have (SQLite and PostgreSQL BIGINT)
+
+
 def submission_to_read(code: CouncilToRead, submission_id: int, portal: PortalContext) -> SubmissionView:
     """A stored version of the council's, by id (another council's id is NotFound)."""
+    if not 0 < submission_id <= MAX_ROW_ID:  # no such row: asked of the database it would overflow
+        raise NotFound()
     submission = portal.service.get_submission(submission_id)
     if submission is None or submission.council_code != code:
         raise NotFound()

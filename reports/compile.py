@@ -32,6 +32,7 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from reports import charts
+from reports.cell_safety import neutralise
 from reports.ees import council_table, time_columns, to_ees
 from schemas.calendar import Period
 from schemas.lifecycle import TRACKER_LABELS, TRACKER_STATES
@@ -246,8 +247,20 @@ def _cell(value: Any, missing: str = "x") -> Any:
 
 
 def write_csv(frame: pd.DataFrame, path: Path, *, missing: str = "x") -> Path:
-    for_output(frame, missing=missing).to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+    out = for_output(frame, missing=missing)
+    for column in out.columns:
+        # a carriage return is not our line end, so the csv module would not quote it and a
+        # reader would start a new row there: it becomes a line feed, which is quoted
+        out[column] = [_one_line_end(neutralise(value)) for value in out[column]]
+    out.columns = [neutralise(str(column)) for column in out.columns]
+    out.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
     return path
+
+
+def _one_line_end(value: object) -> object:
+    if isinstance(value, str) and "\r" in value:
+        return value.replace("\r\n", "\n").replace("\r", "\n")
+    return value
 
 
 def write_xlsx(sheets: dict[str, pd.DataFrame], path: Path, *, notes: dict[str, str] | None = None) -> Path:
@@ -263,14 +276,18 @@ def write_xlsx(sheets: dict[str, pd.DataFrame], path: Path, *, notes: dict[str, 
         sheet.append(["Note"])
         sheet["A1"].font = Font(bold=True)
         for text in notes.values():
-            sheet.append([text])
+            sheet.append([neutralise(text)])
         sheet.column_dimensions["A"].width = 120
     for name, frame in sheets.items():
         sheet = workbook.create_sheet(name[:31])
         out = for_output(frame, missing=missing_marker(name))
-        sheet.append(list(out.columns))
+        sheet.append([neutralise(str(column)) for column in out.columns])
         for row in out.itertuples(index=False):
-            sheet.append(list(row))
+            sheet.append([neutralise(value) for value in row])
+        for cells in sheet.iter_rows(min_row=1):
+            for cell in cells:  # a text is text, never a formula, whatever it starts with
+                if isinstance(cell.value, str):
+                    cell.data_type = "s"
         for cell in sheet[1]:
             cell.font = Font(bold=True, color="FFFFFF")
             cell.fill = PatternFill("solid", fgColor="1D70B8")

@@ -36,6 +36,8 @@ from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.worksheet.worksheet import Worksheet
 
+from reports.cell_safety import neutralise
+from schemas.identifiers import looks_like_identifier, mask_identifiers
 from schemas.standard import Standard, latest_version, load_standard
 from transforms.findings import Finding
 from transforms.ingest.model import KeyValueSheet, ReturnFile, TableSheet
@@ -98,17 +100,21 @@ class _Context:
         return list(hits)
 
     def scrub(self, text: str) -> str:
-        """Replace any identifier value inside free text (messages, other cells)."""
-        if not self.secrets or not text:
+        """Replace any identifier value inside free text (messages, other cells): the return's
+        own, and anything that reads as a valid UPN or NHS number (typed into another column)."""
+        if not text:
             return text
-        squeezed = _normalise(text)
-        if squeezed in self.secrets:
+        if self.secrets:
+            squeezed = _normalise(text)
+            if squeezed in self.secrets:
+                return REDACTED
+            for secret in self.found(squeezed):
+                # tolerate spaces inside the identifier as written (NHS numbers are often spaced)
+                pattern = r"\s*".join(re.escape(ch) for ch in secret)
+                text = re.sub(pattern, REDACTED, text, flags=re.IGNORECASE)
+        if looks_like_identifier(text):
             return REDACTED
-        for secret in self.found(squeezed):
-            # tolerate spaces inside the identifier as written (NHS numbers are often spaced)
-            pattern = r"\s*".join(re.escape(ch) for ch in secret)
-            text = re.sub(pattern, REDACTED, text, flags=re.IGNORECASE)
-        return text
+        return mask_identifiers(text, mask=REDACTED)
 
 
 def write_feedback(ret: ReturnFile, result: ValidationResult, out: Path) -> Path:
@@ -406,7 +412,7 @@ def _header(cell: Cell, text: str) -> None:
 def _put(cell: Cell, value: object) -> None:
     """Write a value as data: text is never read as a formula, illegal characters are dropped."""
     if isinstance(value, str):
-        cell.value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        cell.value = neutralise(ILLEGAL_CHARACTERS_RE.sub("", value))
         cell.data_type = "s"  # "=SUM(...)" typed by a council stays text in the feedback
     else:
         cell.value = value  # type: ignore[assignment]
@@ -424,7 +430,7 @@ def _put_value(cell: Cell, value: object, context: _Context) -> None:
         _put(cell, value)
         cell.number_format = "dd/mm/yyyy"
     elif isinstance(value, int | float):
-        if context.secrets and _normalise(_text(value)) in context.secrets:
+        if (context.secrets and _normalise(_text(value)) in context.secrets) or looks_like_identifier(_text(value)):
             _put(cell, REDACTED)
         else:
             _put(cell, value)

@@ -74,3 +74,24 @@ def mentions_identifier(text: str) -> bool:
     if any(upn_check_ok(m) for m in _UPN_CANDIDATE.findall(upper)):
         return True
     return any(nhs_check_ok(re.sub(r"[ -]", "", m)) for m in _NHS_CANDIDATE.findall(upper))
+
+
+MASK = "[identifier]"
+_TOKEN = re.compile(r"(?<![0-9])[0-9]{3}[ -][0-9]{3}[ -][0-9]{4}(?![0-9])|[0-9A-Za-z]+")
+
+
+def looks_like_identifier(text: str, known: frozenset[str] = frozenset()) -> bool:
+    """True when `text`, normalised, is one of `known` or reads as a valid UPN or NHS number."""
+    normalised = re.sub(r"[ -]", "", normalise_identifier(text))
+    return normalised in known or upn_check_ok(normalised) or nhs_check_ok(normalised)
+
+
+def mask_identifiers(text: str, known: frozenset[str] = frozenset(), mask: str = MASK) -> str:
+    """`text` with every identifier in it masked: a value of the return's own identifier set
+    (normalised UPNs and NHS numbers, whatever their check digits) or anything that reads as a
+    valid UPN or NHS number, whole or in 3-3-4 groups. For messages and stored findings."""
+
+    def masked(match: re.Match[str]) -> str:
+        return mask if looks_like_identifier(match.group(0), known) else match.group(0)
+
+    return _TOKEN.sub(masked, text)

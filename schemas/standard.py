@@ -127,6 +127,9 @@ class Limits:
     max_upload_bytes: int
     max_uncompressed_bytes: int
     max_compression_ratio: int
+    # text, counted after the shared-strings table is expanded into the cells that use it
+    max_cell_chars: int = 2_000
+    max_text_chars: int = 64_000_000
 
 
 @dataclass(frozen=True)

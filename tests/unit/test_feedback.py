@@ -252,7 +252,8 @@ def test_copy_keeps_original_rows_and_columns(xlsx: Path) -> None:
     assert (about["A1"].value, about["B1"].value) == ("field", "value")
     assert (about["A3"].value, about["B3"].value) == ("council_code", "E06000001")
     assert about["B8"].value == datetime(2025, 7, 1) and about["B8"].number_format == "dd/mm/yyyy"
-    assert about["B7"].value == '=HYPERLINK("http://x")' and about["B7"].data_type == "s"
+    # text a spreadsheet could run is neutralised (OWASP), and written as text (issue 16 item 6)
+    assert about["B7"].value == '\'=HYPERLINK("http://x")' and about["B7"].data_type == "s"
     children = workbook["Children"]
     for name, letter in CHILD_COLUMNS.items():
         assert children[f"{letter}1"].value == name

@@ -214,3 +214,15 @@ def test_unknown_version_in_a_bundle(tmp_path: Path) -> None:
     error = _refused(path)
     assert error.refusal == "REF-VERSION"
     assert "2.7" in str(error)
+
+
+def test_a_value_longer_than_any_field_needs_is_refused(tmp_path: Path) -> None:
+    body = b"local_child_id,sex\r\nC1," + b"M" * (STANDARD.limits.max_cell_chars + 1) + b"\r\n"
+    error = _refused(_bundle(tmp_path / "r.zip", raw={"children.csv": body}))
+    assert error.refusal == "REF-TEXT"
+    assert "children.csv" in str(error)
+
+
+def test_a_value_at_the_limit_is_read(tmp_path: Path) -> None:
+    body = b"local_child_id,sex\r\nC1," + b"M" * STANDARD.limits.max_cell_chars + b"\r\n"
+    assert len(read_return(_bundle(tmp_path / "r.zip", raw={"children.csv": body})).table("Children").frame) == 1

@@ -441,3 +441,180 @@ def test_part_declaring_another_encoding_is_refused(tmp_path: Path, good: Path) 
         return b'<?xml version="1.0" encoding="ISO-8859-1"?>' + xml.split(b"?>", 1)[-1]
 
     assert refusal(rewrite_zip(good, tmp_path / "l1.xlsx", change={part: latin1})).refusal == "REF-CORRUPT"
+
+
+# ---- one view of the package (issue 16, item 1) ----
+
+
+def test_backslash_smuggled_dde_with_a_long_comment_and_a_far_cell(tmp_path: Path) -> None:
+    from tests.support.hostile import smuggled_worksheet
+
+    error = refusal(smuggled_worksheet(tmp_path / "smuggled.xlsx"))
+    assert error.refusal == "REF-CORRUPT"  # two parts named alike once `\` reads as `/`
+
+
+@pytest.mark.parametrize(
+    "name", ["xl\\worksheets\\sheet4.xml", "./xl/worksheets/sheet4.xml", "xl//worksheets/sheet4.xml"]
+)
+def test_a_worksheet_under_another_spelling_is_still_scanned(tmp_path: Path, name: str) -> None:
+    from tests.support.hostile import renamed_worksheet
+
+    assert refusal(renamed_worksheet(tmp_path / "renamed.xlsx", name)).refusal == "REF-FORMULA"
+
+
+@pytest.mark.parametrize(
+    "spelling", ["xl//worksheets/sheet4.xml", "XL/Worksheets/Sheet4.xml", "xl\\worksheets/sheet4.xml"]
+)
+def test_two_parts_of_one_name_once_normalised_are_refused(tmp_path: Path, spelling: str) -> None:
+    from tests.support.hostile import duplicate_by_spelling
+
+    assert refusal(duplicate_by_spelling(tmp_path / "twice.xlsx", spelling)).refusal == "REF-CORRUPT"
+
+
+def test_backslash_names_of_an_honest_workbook_read_the_same(tmp_path: Path, good: Path) -> None:
+    from tests.support.hostile import write_members
+
+    members = [(name.replace("/", "\\"), data) for name, data in zipfile_members(good)]
+    windows = write_members(tmp_path / "windows.xlsx", members)
+    assert len(read_return(windows).table("Children").frame) == len(read_return(good).table("Children").frame) == 5
+
+
+def zipfile_members(path: Path) -> list[tuple[str, bytes]]:
+    with zipfile.ZipFile(path) as archive:
+        return [(name, archive.read(name)) for name in archive.namelist()]
+
+
+def test_a_comment_cannot_hide_the_cells_from_the_scan(tmp_path: Path) -> None:
+    from tests.support.hostile import comment_hiding_sheet_data
+
+    assert refusal(comment_hiding_sheet_data(tmp_path / "c.xlsx")).refusal == "REF-XML-HIDDEN"
+
+
+def test_a_worksheet_elsewhere_behind_a_long_prolog_is_scanned(tmp_path: Path) -> None:
+    from tests.support.hostile import worksheet_elsewhere_with_long_prolog
+
+    error = refusal(worksheet_elsewhere_with_long_prolog(tmp_path / "e.xlsx"))
+    assert error.refusal in ("REF-XML-HIDDEN", "REF-FORMULA")
+
+
+def test_root_element_is_found_past_any_prolog() -> None:
+    from transforms.ingest.scan import root_element
+
+    prolog = b'<?xml version="1.0"?>\n<!--' + b"-" * 10 + b"x" * 200_000 + b"--><?pi x?><x:worksheet xmlns:x='u'>"
+    chunks = [prolog[i : i + 65_536] for i in range(0, len(prolog), 65_536)]
+    assert root_element(chunks) == b"worksheet"
+    assert root_element([b"PNG\x00"]) is None
+
+
+def test_dde_in_a_defined_name_is_refused(tmp_path: Path) -> None:
+    from tests.support.hostile import dde_in_defined_name
+
+    assert refusal(dde_in_defined_name(tmp_path / "dn.xlsx")).refusal == "REF-FORMULA-PART"
+
+
+def test_dde_in_a_data_validation_is_refused(tmp_path: Path) -> None:
+    from tests.support.hostile import dde_in_data_validation
+
+    assert refusal(dde_in_data_validation(tmp_path / "dv.xlsx")).refusal == "REF-FORMULA-PART"
+
+
+def test_the_templates_defined_name_and_validations_are_not_formulas(tmp_path: Path) -> None:
+    from reports.template import write_template
+
+    path = write_template("E06000001", "2025-Q1", tmp_path / "template.xlsx")
+    assert read_return(path).from_template  # its version name and list validations are references
+
+
+def test_an_external_link_is_known_by_its_relationship_type(tmp_path: Path) -> None:
+    from tests.support.hostile import external_link_elsewhere
+
+    assert refusal(external_link_elsewhere(tmp_path / "x.xlsx")).refusal == "REF-EXTERNAL-LINK"
+
+
+# ---- bounded work (issue 16, item 2) ----
+
+
+def test_one_shared_text_used_by_every_cell_is_refused_before_reading(tmp_path: Path) -> None:
+    from tests.support.hostile import shared_string_amplifier
+
+    path = shared_string_amplifier(tmp_path / "amplified.xlsx")
+    assert path.stat().st_size < 1_048_576
+    error = refusal(path)
+    assert error.refusal == "REF-TEXT"
+    assert "64,000,000 characters" in str(error)
+
+
+def test_a_text_longer_than_any_field_needs_is_refused(tmp_path: Path) -> None:
+    from tests.support.hostile import long_text_cell
+
+    error = refusal(long_text_cell(tmp_path / "long.xlsx"))
+    assert error.refusal == "REF-TEXT"
+    assert "30,000 characters" in str(error)
+
+
+def test_a_long_inline_text_is_refused(tmp_path: Path, good: Path) -> None:
+    part = worksheet_part(good, "Children")
+
+    def long_inline(xml: bytes) -> bytes:
+        cell = b'<row r="90"><c r="A90" t="inlineStr"><is><t>' + b"z" * 5_000 + b"</t></is></c></row>"
+        return xml.replace(b"</sheetData>", cell + b"</sheetData>")
+
+    assert refusal(rewrite_zip(good, tmp_path / "inline.xlsx", change={part: long_inline})).refusal == "REF-TEXT"
+
+
+def test_shared_texts_used_within_the_budget_are_read(tmp_path: Path) -> None:
+    from tests.support.hostile import shared_string_amplifier
+
+    path = shared_string_amplifier(tmp_path / "fine.xlsx", text_chars=10, rows=200, columns=3)
+    assert len(read_return(path).table("Children").frame) == 200
+
+
+# ---- what the values do not show (issue 16, item 10) ----
+
+
+def _edited(good: Path, target: Path, edit: object) -> Path:
+    workbook = openpyxl.load_workbook(good)
+    edit(workbook)  # type: ignore[operator]
+    workbook.save(target)
+    return target
+
+
+def test_an_error_cell_is_read_as_its_error_not_as_a_blank(tmp_path: Path, good: Path) -> None:
+    from transforms.validate import validate_return
+
+    def broken(workbook: openpyxl.Workbook) -> None:
+        children = workbook["Children"]
+        children["B2"] = "#REF!"  # openpyxl writes an error code as an error cell (t="e")
+        children["A3"] = "#N/A"
+
+    ret = read_return(_edited(good, tmp_path / "errors.xlsx", broken))
+    assert ret.error_cells == {"Children!B2": "#REF!", "Children!A3": "#N/A"}
+    assert ret.table("Children").frame.loc[2, "upn"] == "#REF!"
+    found = {(f.rule, f.cell) for f in validate_return(ret).findings}
+    assert ("STRUCT-04", "Children!A3") in found  # free text: the error itself is reported
+    assert any(cell == "Children!B2" for _, cell in found)  # a UPN: its format rule reports it
+
+
+def test_hidden_sheets_rows_and_columns_are_noted(tmp_path: Path, good: Path) -> None:
+    from transforms.validate import validate_return
+
+    def hide(workbook: openpyxl.Workbook) -> None:
+        workbook["Strategy"].sheet_state = "hidden"
+        workbook["Children"].row_dimensions[3].hidden = True
+        workbook["Children"].column_dimensions["G"].hidden = True
+
+    ret = read_return(_edited(good, tmp_path / "hidden.xlsx", hide))
+    kinds = {(h.sheet, h.kind, h.items) for h in ret.hidden}
+    assert kinds == {("Strategy", "sheet", ()), ("Children", "rows", ("3",)), ("Children", "columns", ("G",))}
+    queries = [f for f in validate_return(ret).findings if f.rule == "STRUCT-05"]
+    assert len(queries) == 3 and all(f.severity == "Q" for f in queries)
+    assert any("Row of the Children sheet is hidden (3)" in f.message for f in queries)
+
+
+def test_nothing_is_noted_for_a_plain_workbook_or_the_template(tmp_path: Path, good: Path) -> None:
+    from reports.template import write_template
+
+    plain = read_return(good)
+    assert plain.error_cells == {} and plain.hidden == []
+    template = read_return(write_template("E06000001", "2025-Q1", tmp_path / "template.xlsx"))
+    assert template.hidden == []  # its Lists sheet is hidden, and is not one of the return's

@@ -363,3 +363,54 @@ def test_first_gx_validations_in_several_threads_at_once(monkeypatch: pytest.Mon
     expected = [(f.rule, f.cell) for f in results[0].findings]
     assert ("VAL-02", child_cell("sex", "C002")) in expected
     assert all([(f.rule, f.cell) for f in r.findings] == expected for r in results)
+
+
+# ---- bounded findings (issue 16, item 2) ----
+
+
+def test_findings_are_capped_per_rule_with_a_count_of_the_rest(tmp_path: Path) -> None:
+    from builders import children_rows, sample_about, sample_activity, sample_strategy
+
+    from transforms.validate.engine import MAX_FINDINGS_PER_RULE
+
+    children = children_rows(MAX_FINDINGS_PER_RULE + 250)
+    for child in children:
+        child["ethnicity"] = "W" * 500  # long and wrong: quoted truncated
+    activity = sample_activity(children_newly_identified=len(children), children_open_at_end=len(children))
+    path = write_xlsx_return(tmp_path / "wrong.xlsx", sample_about(), sample_strategy(), activity, children)
+    result = validate_file(path, today=date(2025, 9, 1))
+    ethnicity = [f for f in result.findings if f.rule == "VAL-02" and f.field == "ethnicity"]
+    assert len(ethnicity) == MAX_FINDINGS_PER_RULE + 1
+    assert ethnicity[-1].message.startswith("and 250 more findings of rule VAL-02")
+    assert all(len(f.message) < 400 for f in result.findings)
+    assert "W" * 41 not in ethnicity[0].message
+
+
+def test_few_findings_are_all_listed() -> None:
+    from transforms.findings import Finding
+    from transforms.validate.engine import cap_findings
+
+    findings = [Finding("VAL-02", "E", "Children", f"Children!G{i}", "sex", None, "m", i) for i in range(2, 12)]
+    assert cap_findings(findings, per_rule=10) == findings
+    capped = cap_findings(findings, per_rule=4)
+    assert len(capped) == 5 and capped[-1].message.startswith("and 6 more findings")
+    assert len(cap_findings(findings, per_rule=100, total=3)) == 4
+
+
+def test_one_mistake_of_a_whole_sheet_or_period_gives_one_finding(tmp_path: Path) -> None:
+    from builders import children_rows, sample_about, sample_activity, sample_strategy
+
+    today = date(2025, 9, 1)
+    future = write_xlsx_return(
+        tmp_path / "future.xlsx",
+        sample_about(period="2027-Q1"),
+        sample_strategy(),
+        sample_activity(),
+        children_rows(30),
+    )
+    assert [f.rule for f in validate_file(future, today=today).findings] == ["ABT-03"]
+    activity = sample_activity(children_newly_identified=0, children_open_at_end=0)
+    blank = write_xlsx_return(
+        tmp_path / "blank.xlsx", sample_about(), sample_strategy(), activity, [], children_header=[]
+    )
+    assert [f.rule for f in validate_file(blank, today=today).findings] == ["STRUCT-06"]

@@ -267,3 +267,38 @@ def test_cli_reports_exactly_synths_injected_breaches(tmp_path: Path, capsys: py
         assert got == want, entry["file"]
         assert code == (1 if result["errors"] else 0)
         assert result["status"] == ("rejected" if result["errors"] else "accepted")
+
+
+def test_identifiers_typed_into_other_columns_are_never_echoed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.support.hostile import identifiers_in_other_columns
+
+    path, planted = identifiers_in_other_columns(tmp_path / "typed.xlsx")
+    assert main(["validate", str(path), "--json"]) == 1
+    out = capsys.readouterr()
+    result = json.loads(out.out)
+    rules = {(f["rule"], f["field"]) for f in result["findings"]}
+    assert {("VAL-02", "ethnicity"), ("VAL-02", "sex"), ("VAL-02", "risk_level"), ("CHD-25", "local_child_id")} <= rules
+    for text in planted:
+        assert text not in out.out + out.err, text
+        assert text.upper() not in (out.out + out.err).upper()
+    assert "[identifier]" in out.out
+    assert main(["validate", str(path)]) == 1  # the human report too
+    human = capsys.readouterr()
+    assert not any(text.upper() in (human.out + human.err).upper() for text in planted)
+
+
+def test_an_unknown_header_is_quoted_masked_and_short(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.support.hostile import planted_identifiers
+
+    upn, _ = planted_identifiers()
+    children = children_rows(2)
+    for child in children:
+        child[upn] = "x"
+        child["n" * 300] = "y"
+    path = write_xlsx_return(tmp_path / "headers.xlsx", sample_about(), sample_strategy(), _activity(2), children)
+    assert main(["validate", str(path), "--json"]) == 1
+    out = capsys.readouterr().out
+    unknown = [f["message"] for f in json.loads(out)["findings"] if f["rule"] == "STRUCT-01"]
+    assert len(unknown) == 2 and upn not in out and "n" * 41 not in out

@@ -10,6 +10,8 @@ Memory and time stay bounded by `max_uncompressed_bytes` whatever the archive cl
 from __future__ import annotations
 
 import io
+import posixpath
+import re
 import struct
 import zipfile
 import zlib
@@ -23,6 +25,26 @@ MAX_CENTRAL_DIRECTORY_BYTES = MAX_MEMBERS * 1024  # parsed before the member cou
 CHUNK = 64 * 1024
 _LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
 _EOCD = b"PK\x05\x06"
+_ODD_NAME = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def canonical_name(name: str) -> str | None:
+    """The member name every reader agrees on, or None when the name is odd.
+
+    Readers disagree on raw names: calamine treats `\\` as `/` and matches case-insensitively,
+    zipfile and openpyxl do neither. So `xl\\worksheets\\sheet4.xml`, `xl/./worksheets/sheet4.xml`
+    and `XL//worksheets/Sheet4.xml` are all the same part here, and a name that escapes the
+    package (absolute, `..`, a drive letter) or holds control characters is odd.
+    """
+    if _ODD_NAME.search(name):
+        return None
+    slashed = name.replace("\\", "/")
+    if slashed.startswith("/") or (len(slashed) > 1 and slashed[1] == ":"):
+        return None
+    segments = [segment for segment in slashed.split("/") if segment not in ("", ".")]
+    if not segments or ".." in segments:
+        return None
+    return posixpath.join(*segments) + ("/" if slashed.endswith("/") else "")
 
 
 class Archive:
@@ -38,8 +60,8 @@ class Archive:
                 infos = archive.infolist()
         except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError, struct.error):
             raise self.corrupt() from None
-        self.members = [info for info in infos if not info.is_dir()]
         self._check_members(infos, limits)
+        self.members = [info for info in infos if not info.is_dir()]
 
     def corrupt(self) -> Exception:
         return refuse("REF-CORRUPT", self.source_name, format=self.label)
@@ -62,13 +84,16 @@ class Archive:
         seen: set[str] = set()
         total = 0
         for info in infos:
-            name = info.filename
-            parts = name.replace("\\", "/").split("/")
-            if name.startswith(("/", "\\")) or ".." in parts or (len(name) > 1 and name[1] == ":") or "\x00" in name:
+            canonical = canonical_name(info.filename)
+            if canonical is None:
                 raise refuse("REF-CORRUPT", self.source_name, format=self.label)
-            if name.lower() in seen:  # two parts of one name: readers may disagree on which wins
+            # two parts of one name once normalised: readers may disagree on which wins
+            if canonical.lower() in seen:
                 raise self.corrupt()
-            seen.add(name.lower())
+            seen.add(canonical.lower())
+            # from here on every step (and the reader, through `repacked`) sees this one name
+            info.filename = canonical
+            name = canonical
             if info.flag_bits & 0x1:
                 raise refuse("REF-ENCRYPTED", self.source_name)
             if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
@@ -87,6 +112,22 @@ class Archive:
                 self.source_name,
                 detail=f"{megabytes(total)} uncompressed; at most {megabytes(limits.max_uncompressed_bytes)}",
             )
+
+    def repacked(self, members: list[zipfile.ZipInfo]) -> bytes:
+        """A new zip of exactly these members, under their canonical names, compressed bytes
+        copied as they are: what the reader is given, so it reads only what was scanned."""
+        body = bytearray()
+        directory = bytearray()
+        for info in members:
+            start = self._data_offset(info)
+            payload = memoryview(self.data)[start : start + info.compress_size]
+            name = info.filename.encode("utf-8")
+            offset = len(body)
+            fields = (20, 0x800, info.compress_type, 0, 0x21, info.CRC, info.compress_size, info.file_size, len(name))
+            body += struct.pack("<4s5H3LH", b"PK\x03\x04", *fields) + b"\x00\x00" + name + payload
+            directory += struct.pack("<4sH5H3L5H2L", b"PK\x01\x02", 20, *fields, 0, 0, 0, 0, 0, offset) + name
+        end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(members), len(members), len(directory), len(body), 0)
+        return bytes(body + directory + end)
 
     def names(self) -> list[str]:
         return [info.filename for info in self.members]

@@ -116,6 +116,13 @@ def _records(archive: Archive, member: BundleMember, encoding: str, limits: Limi
                     what=name,
                     detail=f"row {number:,} has {len(record):,} columns; at most {limits.max_columns:,}",
                 )
+            if record and max(map(len, record)) > limits.max_cell_chars:
+                raise refuse(
+                    "REF-TEXT",
+                    source,
+                    what=f"A value in {name}",
+                    detail=f"row {number:,} has one of more than {limits.max_cell_chars:,} characters",
+                )
             rows.append((number, record))
     except csv.Error as error:
         if "field limit" in str(error):

@@ -68,6 +68,16 @@ class TableSheet:
 Sheet = KeyValueSheet | TableSheet
 
 
+@dataclass(frozen=True)
+class Hidden:
+    """Part of a standard sheet that the workbook hides: the sheet itself, rows or columns."""
+
+    sheet: str
+    kind: Literal["sheet", "rows", "columns"]
+    items: tuple[str, ...] = ()  # row numbers or column letters, in order (at most a few shown)
+    count: int = 0  # how many rows or columns in all
+
+
 @dataclass
 class ReturnFile:
     """A return read safely from disk, before validation."""
@@ -82,6 +92,11 @@ class ReturnFile:
     # seconds spent reading: "checks" (the package and its parts, before any parser),
     # "values" (the fast reader), "frames" (rows -> sheets); for benchmarks and logs
     timings: dict[str, float] = field(default_factory=dict)
+    # what the values alone do not show, for validation to report: cells holding an Excel error
+    # ("Children!B2" -> "#REF!"; the value read is the error's text, never a blank), and the
+    # standard's sheets, rows and columns the workbook hides
+    error_cells: dict[str, str] = field(default_factory=dict)
+    hidden: list[Hidden] = field(default_factory=list)
 
     def keyvalue(self, name: str) -> KeyValueSheet:
         sheet = self.sheets[name]

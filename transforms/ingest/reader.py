@@ -7,15 +7,18 @@ Steps, cheapest and most dangerous first: size on disk -> first bytes -> zip dir
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 
 from schemas.standard import Standard, available_versions, latest_version, load_standard
 from transforms.checksum import bytes_checksum
+from transforms.findings import column_letter
 from transforms.ingest import csv_bundle, xlsx
 from transforms.ingest.archive import Archive
-from transforms.ingest.model import ReturnFile, Sheet
+from transforms.ingest.model import Hidden, ReturnFile, Sheet
 from transforms.ingest.refusals import gatekeeper, megabytes, refuse, shown
+from transforms.ingest.scan import SheetNotes, column_number
 from transforms.ingest.sheets import Row, build_keyvalue, build_table, find_value
 from transforms.ingest.sniff import sniff
 
@@ -90,7 +93,8 @@ class _Clock:
 def _read_xlsx(archive: Archive, checksum: str, size: int) -> ReturnFile:
     source = archive.source_name
     clock = _Clock()
-    workbook_sheets = xlsx.check_package(archive, gatekeeper().limits)
+    notes: dict[str, SheetNotes] = {}
+    workbook_sheets = xlsx.check_package(archive, gatekeeper().limits, notes)
     names, lists = xlsx.match_sheets(workbook_sheets, gatekeeper().sheet_names, source)
     clock.lap("checks")
     values = xlsx.WorkbookValues(archive)
@@ -108,11 +112,21 @@ def _read_xlsx(archive: Archive, checksum: str, size: int) -> ReturnFile:
         names, _ = xlsx.match_sheets(workbook_sheets, standard.sheet_names, source)
     clock.lap("values")
 
+    by_name = {sheet.name: sheet for sheet in workbook_sheets}
+    error_cells: dict[str, str] = {}
+    hidden: list[Hidden] = []
     sheets: dict[str, Sheet] = {}
     for spec in standard.sheets:
         clock.lap("frames")
         rows = about_rows if spec.name == VERSION_SHEET else values.rows(names[spec.name])
         clock.lap("values")
+        workbook_sheet = by_name.get(names[spec.name])
+        sheet_notes = notes.get((workbook_sheet.part or "").lower()) if workbook_sheet else None
+        if workbook_sheet is not None and workbook_sheet.hidden:
+            hidden.append(Hidden(spec.name, "sheet"))
+        if sheet_notes is not None:
+            rows = _with_errors(rows, sheet_notes, spec.name, error_cells)
+            hidden.extend(_hidden_parts(spec.name, sheet_notes))
         if spec.layout == "keyvalue":
             sheets[spec.name] = build_keyvalue(spec, rows)
         else:
@@ -128,7 +142,51 @@ def _read_xlsx(archive: Archive, checksum: str, size: int) -> ReturnFile:
         sheets=sheets,
         from_template=from_template,
         timings=clock.timings,
+        error_cells=error_cells,
+        hidden=hidden,
     )
+
+
+def _with_errors(rows: list[Row], notes: SheetNotes, sheet: str, found: dict[str, str]) -> list[Row]:
+    """The rows with each Excel error cell holding the error's text ("#REF!"), which calamine
+    reads as a blank: a broken reference is reported, never taken for a value left out."""
+    if not notes.error_cells:
+        return rows
+    by_row = {number: index for index, (number, _) in enumerate(rows)}
+    out = list(rows)
+    for reference, text in notes.error_cells.items():
+        parsed = re.fullmatch(r"([A-Z]{1,3})(\d{1,7})", reference)
+        if parsed is None:
+            continue
+        column, number = column_number(parsed.group(1).encode()) - 1, int(parsed.group(2))
+        if number not in by_row:
+            continue
+        position = by_row[number]
+        cells = list(out[position][1])
+        cells.extend([None] * (column + 1 - len(cells)))
+        cells[column] = text
+        out[position] = (number, cells)
+        found[f"{sheet}!{reference}"] = text
+    return out
+
+
+def _hidden_parts(sheet: str, notes: SheetNotes) -> list[Hidden]:
+    parts: list[Hidden] = []
+    if notes.hidden_rows:
+        rows = sorted(set(notes.hidden_rows))
+        parts.append(Hidden(sheet, "rows", tuple(str(r) for r in rows[:5]), len(rows)))
+    if notes.hidden_columns:
+        spans = sorted((max(1, first), min(max(first, last), 16_384)) for first, last in notes.hidden_columns)
+        merged: list[list[int]] = []
+        for first, last in spans:  # overlapping <col> spans counted once
+            if merged and first <= merged[-1][1] + 1:
+                merged[-1][1] = max(merged[-1][1], last)
+            else:
+                merged.append([first, last])
+        shown_letters = [c for first, last in merged for c in range(first, min(last, first + 4) + 1)][:5]
+        count = sum(last - first + 1 for first, last in merged)
+        parts.append(Hidden(sheet, "columns", tuple(column_letter(c - 1) for c in shown_letters), count))
+    return parts
 
 
 def _read_csv_bundle(archive: Archive, checksum: str, size: int) -> ReturnFile:

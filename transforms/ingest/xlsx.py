@@ -7,11 +7,12 @@ every part of which has been inflated and checked by us, so its reading is bound
 
 from __future__ import annotations
 
+import array
 import functools
 import io
-import itertools
 import posixpath
 import re
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,8 +21,19 @@ import python_calamine
 
 from schemas.standard import Limits
 from transforms.ingest.archive import Archive
+from transforms.ingest.model import Refused
 from transforms.ingest.refusals import gatekeeper, refuse, shown
-from transforms.ingest.scan import SST_ROOT, SheetLimits, check_declarations, check_shared_strings, scan_worksheet
+from transforms.ingest.scan import (
+    SheetLimits,
+    SheetNotes,
+    TextBudget,
+    active_formula,
+    check_declarations,
+    check_formula_texts,
+    check_shared_strings,
+    root_element,
+    scan_worksheet,
+)
 from transforms.ingest.sheets import Row, clean, normalise
 
 LABEL = "spreadsheet (.xlsx)"
@@ -31,8 +43,16 @@ MAX_STRUCTURE_PART_BYTES = 8 * 1_048_576  # [Content_Types].xml, workbook.xml an
 _MACRO_PART = re.compile(r"(^|/)(vbaproject[^/]*|macrosheets/.*|[^/]*\.bin\.vba)$", re.IGNORECASE)
 _MACRO_CONTENT = re.compile(rb"macroEnabled|vbaProject|ms-office\.vbaProject|ms-excel\.macrosheet", re.IGNORECASE)
 _WORKSHEET_PART = re.compile(r"^xl/worksheets/[^/]+\.xml$", re.IGNORECASE)
-_WORKSHEET_ROOT = re.compile(rb"<(?:[A-Za-z_][\w.\-]*:)?(?:worksheet|sheetData)(?=[\s/>])")
+_WORKSHEET_ROOTS = frozenset({b"worksheet", b"sheetData", b"chartsheet", b"dialogsheet", b"macrosheet"})
 _XML_SUFFIXES = (".xml", ".rels", ".vml")
+_BINARY_SUFFIXES = (".png", ".jpeg", ".jpg", ".gif", ".emf", ".wmf", ".bin", ".tif", ".tiff", ".bmp")
+# links to other files, by what the relationship or the content type says it is (an external
+# link part may sit in any folder under any name)
+_EXTERNAL_RELATIONSHIP = re.compile(
+    rb"""Type\s*=\s*["'][^"']*/(?:externalLink\w*|xlExternalLinkPath\w*|oleObject|attachedTemplate)["']""",
+    re.IGNORECASE,
+)
+_EXTERNAL_CONTENT = re.compile(rb"externalLink|oleObject", re.IGNORECASE)
 
 
 def is_xlsx(archive: Archive) -> bool:
@@ -46,8 +66,9 @@ class WorkbookSheet:
     part: str | None  # the worksheet part, e.g. xl/worksheets/sheet1.xml (None for other sheet kinds)
 
 
-def check_package(archive: Archive, limits: Limits) -> list[WorkbookSheet]:
-    """Every check that needs no cell value. Returns the workbook's sheets in order."""
+def check_package(archive: Archive, limits: Limits, notes: dict[str, SheetNotes] | None = None) -> list[WorkbookSheet]:
+    """Every check that needs no cell value. Returns the workbook's sheets in order; fills
+    `notes` with each worksheet's error cells and hidden rows and columns, by part name."""
     source = archive.source_name
     for name in archive.names():
         if _MACRO_PART.search(name):
@@ -59,31 +80,75 @@ def check_package(archive: Archive, limits: Limits) -> list[WorkbookSheet]:
     content_types = _structure_part(archive, "[Content_Types].xml")
     if _MACRO_CONTENT.search(content_types):
         raise refuse("REF-MACRO", source)
+    if _EXTERNAL_CONTENT.search(content_types):
+        raise refuse("REF-EXTERNAL-LINK", source, part="[Content_Types].xml")
     workbook_xml = _structure_part(archive, "xl/workbook.xml")
     rels_info = archive.find("xl/_rels/workbook.xml.rels")
     rels_xml = _structure_part(archive, "xl/_rels/workbook.xml.rels") if rels_info else b""
     sheets = _workbook_sheets(archive, workbook_xml, rels_xml)
+    _check_defined_names(archive, workbook_xml)
 
-    structure = {"[content_types].xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels"}
+    structure = {"[content_types].xml", "xl/workbook.xml"}
     by_part = {sheet.part.lower(): sheet for sheet in sheets if sheet.part}
+    worksheets: list[zipfile.ZipInfo] = []
+    shared: list[zipfile.ZipInfo] = []
+    others: list[tuple[zipfile.ZipInfo, bytes | None]] = []
     for info in archive.members:
         lowered = info.filename.lower()
         if lowered in structure:
             continue
-        chunks = archive.stream(info)
-        first = next(chunks, b"")
-        rest = itertools.chain([first], chunks)
-        # what a part is comes from its content as well as its name: a reader follows the
-        # workbook's relationships, which may point anywhere in the package
-        if _WORKSHEET_PART.match(info.filename) or lowered in by_part or _WORKSHEET_ROOT.search(first):
-            sheet = by_part.get(lowered)
-            scan_limits = _sheet_limits(sheet.name if sheet else None, info.filename, limits)
-            scan_worksheet(functools.partial(archive.stream, info), scan_limits, source)
-        elif SST_ROOT.search(first):
-            check_shared_strings(rest, info.filename, source, max_references=_max_cells(limits))
+        # what a part is comes from what a reader would take it for: the workbook's
+        # relationships (which may point anywhere), its folder, or its root element, found
+        # past any prolog however long (a 70 KB comment hides nothing)
+        binary = lowered.endswith(_BINARY_SUFFIXES)
+        root = None if binary else root_element(archive.stream(info))
+        if _WORKSHEET_PART.match(info.filename) or lowered in by_part or root in _WORKSHEET_ROOTS:
+            worksheets.append(info)
+        elif root == b"sst":
+            shared.append(info)
         else:
-            check_declarations(rest, info.filename, source, xml=lowered.endswith(_XML_SUFFIXES))
+            others.append((info, root))
+    # the texts first: a worksheet's cells are costed by the shared texts they use
+    lengths: array.array[int] = array.array("L")
+    for info in shared:
+        lengths.extend(
+            check_shared_strings(
+                archive.stream(info),
+                info.filename,
+                source,
+                max_references=_max_cells(limits),
+                max_cell_chars=limits.max_cell_chars,
+            )
+        )
+    budget = TextBudget(lengths, limits.max_cell_chars, limits.max_text_chars, source)
+    for info in worksheets:
+        sheet = by_part.get(info.filename.lower())
+        scan_limits = _sheet_limits(sheet.name if sheet else None, info.filename, limits)
+        found = scan_worksheet(functools.partial(archive.stream, info), scan_limits, source, budget)
+        if notes is not None:
+            notes[info.filename.lower()] = found
+        check_formula_texts(archive.stream(info), info.filename, source)
+    for info, root in others:
+        lowered = info.filename.lower()
+        check_declarations(archive.stream(info), info.filename, source, xml=lowered.endswith(_XML_SUFFIXES))
+        if root is not None:
+            check_formula_texts(archive.stream(info), info.filename, source)
+        if lowered.endswith(".rels") and _EXTERNAL_RELATIONSHIP.search(archive.read(info)):
+            raise refuse("REF-EXTERNAL-LINK", source, part=shown(info.filename, 60))
     return sheets
+
+
+def _check_defined_names(archive: Archive, workbook_xml: bytes) -> None:
+    """A defined name may name cells (the template's version cell, a print area); a DDE call,
+    another workbook or a function in one is a formula, refused like a formula in a cell."""
+    try:
+        workbook = SafeTree.fromstring(workbook_xml)
+    except Exception:
+        raise archive.corrupt() from None
+    for element in workbook.iter():
+        if _local(element.tag) == "definedName" and active_formula((element.text or "").encode()):
+            name = shown(element.get("name", ""), 40)
+            raise refuse("REF-FORMULA-PART", archive.source_name, part=f"the defined name '{name}'")
 
 
 def _max_cells(limits: Limits) -> int:
@@ -103,6 +168,9 @@ def _sheet_limits(sheet_name: str | None, part: str, limits: Limits) -> SheetLim
     return SheetLimits(sheet=sheet_name or part, max_rows=max_rows, max_columns=limits.max_columns)
 
 
+MAX_STRUCTURE_DEPTH = 32  # workbook.xml and its relationships nest 4 deep; no reader needs more
+
+
 def _structure_part(archive: Archive, name: str) -> bytes:
     info = archive.find(name)
     if info is None:
@@ -111,7 +179,22 @@ def _structure_part(archive: Archive, name: str) -> bytes:
         raise refuse("REF-TOO-LARGE", archive.source_name, what=f"The part {name}", detail=f"{info.file_size:,} bytes")
     data = archive.read(info)
     check_declarations([data], name, archive.source_name, xml=True)
+    _check_depth(archive, data)
     return data
+
+
+def _check_depth(archive: Archive, data: bytes) -> None:
+    """Refuse a structure part nested deeper than any workbook is, before it is parsed whole."""
+    depth = 0
+    try:
+        for event, _ in SafeTree.iterparse(io.BytesIO(data), events=("start", "end")):
+            depth += 1 if event == "start" else -1
+            if depth > MAX_STRUCTURE_DEPTH:
+                raise archive.corrupt()
+    except Exception as error:  # defusedxml and expat raise several types; any of them means damaged
+        if isinstance(error, Refused):
+            raise
+        raise archive.corrupt() from None
 
 
 def _local(tag: str) -> str:
@@ -201,7 +284,10 @@ class WorkbookValues:
     def __init__(self, archive: Archive) -> None:
         self.archive = archive
         try:
-            self.workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(archive.data))
+            # the reader gets the package as scanned: every member under its one canonical name,
+            # none that the checks did not see (a second entry, a local header naming another)
+            package = archive.repacked(archive.members)
+            self.workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(package))
         except Exception:  # calamine raises its own error types (and PanicException) on damage
             raise archive.corrupt() from None
 

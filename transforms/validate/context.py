@@ -6,6 +6,7 @@ finding points") and renders the rule's message through the identifier-safe form
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from schemas.calendar import Period
+from schemas.identifiers import MASK, looks_like_identifier, mask_identifiers, normalise_identifier
 from schemas.register import Council, Register
 from schemas.standard import Standard
 from transforms.findings import Finding
@@ -36,6 +38,21 @@ class Context:
     today: date
     gss_codes: frozenset[str]
     findings: list[Finding] = field(default_factory=list)
+    # About's period as given, also when it is in the future; `period` is then None, so the
+    # rules that compare dates with the period stay quiet: one mistake, one finding (ABT-03)
+    given_period: Period | None = None
+
+    @functools.cached_property
+    def identifiers(self) -> frozenset[str]:
+        """The return's own UPNs and NHS numbers, normalised (valid or not): never echoed."""
+        children = self.sheets.get("Children")
+        if children is None:
+            return frozenset()
+        known: set[str] = set()
+        for name in self.standard.identifier_fields:
+            if name.name in children.given:
+                known.update(normalise_identifier(str(v)) for v in children.given[name.name].dropna())
+        return frozenset(known)
 
     def about(self, name: str) -> str | None:
         value = self.sheets["About"].given[name].iloc[0]
@@ -73,7 +90,7 @@ class Context:
         if values is not None and not values.keyvalue:
             row = int(index)
             lcid = values.given["local_child_id"].get(index) if "local_child_id" in values.given else None
-            local_child_id = None if lcid is None else str(lcid)
+            local_child_id = None if lcid is None else self.safe_child_id(str(lcid))
         placeholders: dict[str, object] = {
             "sheet": sheet,
             "field": field_name or "",
@@ -85,15 +102,17 @@ class Context:
         other_field: str | None = None
         if values is not None and field_name is not None and field_name in values.given:
             spec = values.spec.field(field_name)
-            placeholders["value"] = lambda: _text(values.given[field_name].get(index))
+            placeholders["value"] = lambda: self.quoted(values.given[field_name].get(index))
             placeholders["length"] = lambda: len(_text(values.given[field_name].get(index)))
             placeholders["max_length"] = spec.max_length or ""
             placeholders["allowed"] = ", ".join(self.standard.codes(spec))
             if len(rule.fields) > 1 and rule.fields[1] in values.given and "other" not in extra:
                 other_field = rule.fields[1]
-                placeholders["other"] = lambda: _text(values.given[rule.fields[1]].get(index))
+                placeholders["other"] = lambda: self.quoted(values.given[rule.fields[1]].get(index))
         placeholders.update(extra)
         message = render(self.standard, rule, placeholders, value_field=field_name, other_field=other_field)
+        # whatever a rule or a template passed in, no identifier of the return leaves in a message
+        message = mask_identifiers(message, self.identifiers)
         return Finding(
             rule=rule.id,
             severity=rule.severity,
@@ -104,6 +123,24 @@ class Context:
             message=message,
             row=row,
         )
+
+    def quoted(self, value: object) -> str:
+        """A value of the council's as a message may quote it: an identifier masked, one line,
+        at most MAX_QUOTED characters (a 32 KB cell is not copied into every finding)."""
+        text = " ".join(_text(value).split())
+        if looks_like_identifier(text, self.identifiers):
+            return MASK
+        text = mask_identifiers(text, self.identifiers)
+        return text if len(text) <= MAX_QUOTED else text[: MAX_QUOTED - 1] + "…"
+
+    def safe_child_id(self, local_child_id: str) -> str:
+        """The child's local_child_id as a finding may carry it: masked when it is an identifier."""
+        if looks_like_identifier(local_child_id, self.identifiers):
+            return MASK
+        return local_child_id if len(local_child_id) <= MAX_QUOTED else local_child_id[: MAX_QUOTED - 1] + "…"
+
+
+MAX_QUOTED = 40
 
 
 def _text(value: object) -> str:

@@ -142,6 +142,46 @@ def _sort_key(order: dict[str, int], finding: Finding) -> tuple[Any, ...]:
     )
 
 
+MAX_FINDINGS_PER_RULE = 1_000
+MAX_FINDINGS = 10_000
+
+
+def cap_findings(
+    findings: list[Finding], per_rule: int = MAX_FINDINGS_PER_RULE, total: int = MAX_FINDINGS
+) -> list[Finding]:
+    """At most `per_rule` findings of a rule and `total` in all, in order; each rule cut short
+    ends with one finding saying how many more there are ("and 49,000 more"), so a return
+    with every cell wrong costs a bounded report and still cannot be accepted."""
+    kept: list[Finding] = []
+    shown_per_rule: dict[str, int] = {}
+    more: dict[str, int] = {}
+    first: dict[str, Finding] = {}
+    for finding in findings:
+        count = shown_per_rule.get(finding.rule, 0)
+        if count < per_rule and len(kept) < total:
+            shown_per_rule[finding.rule] = count + 1
+            kept.append(finding)
+            first.setdefault(finding.rule, finding)
+        else:
+            more[finding.rule] = more.get(finding.rule, 0) + 1
+            first.setdefault(finding.rule, finding)
+    for rule_id, count in more.items():
+        like = first[rule_id]
+        kept.append(
+            Finding(
+                rule=rule_id,
+                severity=like.severity,
+                sheet=like.sheet,
+                cell=None,
+                field=like.field,
+                local_child_id=None,
+                message=f"and {count:,} more finding{'s' if count != 1 else ''} of rule {rule_id} not listed "
+                "here; fix the ones above (the same mistake is usually repeated) and check again.",
+            )
+        )
+    return kept
+
+
 def validate_return(
     ret: ReturnFile,
     *,
@@ -165,6 +205,9 @@ def validate_return(
 
     about = sheets["About"]
     period = Period.parse(str(about.given["period"].iloc[0])) if about.valid["period"].iloc[0] else None
+    given_period = period
+    if period is not None and period.start > (today or date.today()):
+        period = None  # a future period is one mistake (ABT-03), not one per date compared with it
     council = register.find(str(about.given["council_code"].iloc[0])) if about.valid["council_code"].iloc[0] else None
     ctx = Context(
         standard=standard,
@@ -178,6 +221,7 @@ def validate_return(
         previous=previous,
         today=today or date.today(),
         gss_codes=gss_codes(),
+        given_period=given_period,
     )
     findings = _expectation_findings(ctx, evaluator)
     gx_at = time.perf_counter()
@@ -190,6 +234,7 @@ def validate_return(
     unique = list(dict.fromkeys(findings))
     order = _order(standard)
     unique.sort(key=lambda f: _sort_key(order, f))
+    unique = cap_findings(unique)
     typed = _typed_return(ctx)
     finished = time.perf_counter()
     return ValidationResult(

@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 
 from schemas.calendar import Period
-from schemas.identifiers import UPN_ALPHABET
+from schemas.identifiers import UPN_ALPHABET, looks_like_identifier, mask_identifiers
 from transforms.findings import Finding
-from transforms.ingest.model import HeaderProblem
+from transforms.ingest.model import HeaderProblem, KeyValueSheet, TableSheet
 from transforms.validate.context import Context
 from transforms.validate.messages import render
 
@@ -111,19 +111,79 @@ def _header_problems(ctx: Context, kind: str) -> Iterator[HeaderProblem]:
 def _header_finding(ctx: Context, rule_id: str, problem: HeaderProblem, **values: str) -> Finding:
     location = problem.location
     rule_ = ctx.standard.rule(rule_id)
+    if "value" in values:  # a header is the council's text too: masked and truncated like a value
+        values = {**values, "value": ctx.quoted(values["value"])}
     message = render(ctx.standard, rule_, {"sheet": location.sheet, **values}, value_field=None)
+    message = mask_identifiers(message, ctx.identifiers)
     return Finding(
         rule_id, rule_.severity, location.sheet, location.cell, values.get("field"), None, message, location.row
     )
+
+
+def _blank_table(ctx: Context, sheet: str) -> bool:
+    """A table sheet without a single header: no field, nothing unknown, no rows."""
+    raw = ctx.ret.sheets.get(sheet)
+    return isinstance(raw, TableSheet) and not raw.columns and not raw.header_problems and raw.frame.empty
+
+
+@rule("STRUCT-06")
+def blank_table_sheet(ctx: Context) -> Iterator[Finding]:
+    for sheet in ctx.standard.sheets:
+        if sheet.layout == "table" and _blank_table(ctx, sheet.name):
+            yield ctx.finding("STRUCT-06", sheet.name, None)
 
 
 @rule("STRUCT-02")
 def missing_required_fields(ctx: Context) -> Iterator[Finding]:
     for sheet in ctx.standard.sheets:
         values = ctx.sheets[sheet.name]
+        if sheet.layout == "table" and _blank_table(ctx, sheet.name):
+            continue  # STRUCT-06 says it once
         for f in sheet.required_fields:
             if f.name not in values.present:
                 yield ctx.finding("STRUCT-02", sheet.name, f.name)
+
+
+@rule("STRUCT-04")
+def excel_error_cells(ctx: Context) -> Iterator[Finding]:
+    """An error cell whose text passed its field's type check (free text): the field's own
+    rules (code lists, formats, dates) report the others, quoting the error."""
+    if not ctx.ret.error_cells:
+        return
+    for sheet in ctx.standard.sheets:
+        values = ctx.sheets[sheet.name]
+        raw = ctx.ret.sheets.get(sheet.name)
+        for cell, text in ctx.ret.error_cells.items():
+            if not cell.startswith(f"{sheet.name}!"):
+                continue
+            letters = "".join(ch for ch in cell.split("!", 1)[1] if ch.isalpha())
+            row = int("".join(ch for ch in cell.split("!", 1)[1] if ch.isdigit()))
+            if isinstance(raw, TableSheet):
+                names = [name for name, letter in raw.columns.items() if letter == letters]
+                index: object = row
+            elif isinstance(raw, KeyValueSheet):
+                names = [name for name, where in raw.locations.items() if where.cell == cell]
+                index = 0
+            else:
+                continue
+            for name in names:
+                if name in values.valid and bool(values.valid[name].get(index, False)):
+                    yield ctx.finding("STRUCT-04", sheet.name, name, index, value=text)
+
+
+@rule("STRUCT-05")
+def hidden_parts(ctx: Context) -> Iterator[Finding]:
+    for part in ctx.ret.hidden:
+        if part.kind == "sheet":
+            what, verb, detail = "The whole", "is", "the sheet itself"
+        else:
+            shown_items = ", ".join(part.items) + (
+                f" and {part.count - len(part.items):,} more" if part.count > len(part.items) else ""
+            )
+            what = ("Row" if part.kind == "rows" else "Column") + ("s" if part.count != 1 else "")
+            verb = "are" if part.count != 1 else "is"
+            detail = shown_items
+        yield ctx.finding("STRUCT-05", part.sheet, None, what=what, verb=verb, detail=detail)
 
 
 # ---- typing -----------------------------------------------------------------------------------
@@ -156,7 +216,7 @@ def la_number_matches(ctx: Context) -> Iterator[Finding]:
 
 @rule("ABT-03")
 def period_not_future(ctx: Context) -> Iterator[Finding]:
-    if ctx.period is not None and ctx.period.start > ctx.today:
+    if ctx.given_period is not None and ctx.given_period.start > ctx.today:
         yield ctx.finding("ABT-03", "About", "period")
 
 
@@ -224,6 +284,15 @@ def unique_local_child_id(ctx: Context) -> Iterator[Finding]:
     first_row = pd.Series(firsts.index, index=firsts.values)
     for index, value in present[later].items():
         yield ctx.finding("CHD-01", "Children", "local_child_id", index, other_row=int(first_row[value]))
+
+
+@rule("CHD-25")
+def local_child_id_is_not_an_identifier(ctx: Context) -> Iterator[Finding]:
+    ids = ctx.sheets["Children"].given["local_child_id"].dropna()
+    known = ctx.identifiers
+    for index, value in ids.items():
+        if looks_like_identifier(str(value), known):
+            yield ctx.finding("CHD-25", "Children", "local_child_id", index)
 
 
 @rule("CHD-03")

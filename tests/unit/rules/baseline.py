@@ -21,7 +21,7 @@ import pandas as pd
 from schemas.identifiers import UPN_ALPHABET, nhs_check_digit, upn_check_letter
 from schemas.standard import load_standard
 from transforms.findings import column_letter
-from transforms.ingest.model import HeaderProblem, KeyValueSheet, Location, ReturnFile, TableSheet
+from transforms.ingest.model import HeaderProblem, Hidden, KeyValueSheet, Location, ReturnFile, TableSheet
 
 TODAY = date(2025, 8, 1)
 COUNCIL = "E06000001"
@@ -89,6 +89,8 @@ class ReturnData:
     extra_headers: dict[str, list[str]] = field(default_factory=dict)  # sheet -> unknown header texts
     duplicate_headers: dict[str, list[str]] = field(default_factory=dict)  # sheet -> field names given twice
     drop_fields: dict[str, list[str]] = field(default_factory=dict)  # sheet -> fields absent from the file
+    error_cells: dict[str, str] = field(default_factory=dict)  # cell -> Excel error text (its value too)
+    hidden: list[Hidden] = field(default_factory=list)  # what the workbook hides
 
     def child(self, local_child_id: str) -> dict[str, Any]:
         return next(c for c in self.children if c["local_child_id"] == local_child_id)
@@ -257,4 +259,6 @@ def build(data: ReturnData, source_name: str = "return.xlsx") -> ReturnFile:
         size_bytes=0,
         standard_version=str(data.about.get("standard_version") or "1.0"),
         sheets=sheets,
+        error_cells=dict(data.error_cells),
+        hidden=list(data.hidden),
     )

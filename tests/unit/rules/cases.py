@@ -23,6 +23,7 @@ from rules.baseline import (
     wrong_nhs_digit,
     wrong_upn_letter,
 )
+from transforms.ingest.model import Hidden
 from transforms.validate.model import PreviousReturn
 
 Mutation = Callable[[ReturnData], None]
@@ -91,6 +92,27 @@ def t(name: str) -> str:
     return keyvalue_cell(T, name)
 
 
+def blank_children(d: ReturnData) -> None:
+    from schemas.standard import load_standard
+
+    d.children.clear()
+    d.drop_fields["Children"] = list(load_standard().sheet("Children").field_names)
+
+
+def error_cell(cell: str, text: str) -> Mutation:
+    def apply(d: ReturnData) -> None:
+        d.error_cells[cell] = text
+
+    return apply
+
+
+def hide(*parts: Hidden) -> Mutation:
+    def apply(d: ReturnData) -> None:
+        d.hidden.extend(parts)
+
+    return apply
+
+
 def c(name: str, local_child_id: str) -> str:
     return child_cell(name, local_child_id)
 
@@ -129,6 +151,37 @@ CASES: tuple[Case, ...] = (
         "repeated row", "STRUCT-03", True, duplicate_header(T, "referrals_to_police"), (("STRUCT-03", "Activity!A13"),)
     ),
     Case("unknown only", "STRUCT-03", False, extra_header(A, "notes"), (("STRUCT-01", "About!A9"),)),
+    Case(
+        "error cell in free text",
+        "STRUCT-04",
+        True,
+        both(ch("C002", local_child_id="#REF!"), error_cell(c("local_child_id", "C002"), "#REF!")),
+        (("STRUCT-04", c("local_child_id", "C002")),),
+    ),
+    Case(
+        "error cell in a coded field",
+        "STRUCT-04",
+        False,
+        both(ch("C002", sex="#N/A"), error_cell(c("sex", "C002"), "#N/A")),
+        (("VAL-02", c("sex", "C002")),),
+    ),
+    Case(
+        "blank Children sheet",
+        "STRUCT-06",
+        True,
+        blank_children,
+        (("STRUCT-06", None), ("XS-02", t("children_newly_identified"))),
+    ),
+    Case(
+        "header row and no children",
+        "STRUCT-06",
+        False,
+        lambda d: d.children.clear(),
+        (("XS-02", t("children_newly_identified")),),
+    ),
+    Case("hidden rows", "STRUCT-05", True, hide(Hidden("Children", "rows", ("3",), 1)), (("STRUCT-05", None),)),
+    Case("hidden sheet", "STRUCT-05", True, hide(Hidden("Strategy", "sheet")), (("STRUCT-05", None),)),
+    Case("nothing hidden", "STRUCT-05", False, hide(), ()),
     # ---- values
     Case("blank ethnicity", "VAL-01", True, ch("C002", ethnicity=None), (("VAL-01", c("ethnicity", "C002")),)),
     Case("blank count", "VAL-01", True, kv(T, convictions=None), (("VAL-01", t("convictions")),)),
@@ -210,6 +263,14 @@ CASES: tuple[Case, ...] = (
     Case("council not in register", "ABT-02", False, kv(A, council_code="E06999999"), (("VAL-06", a("council_code")),)),
     Case("future period", "ABT-03", True, nothing, (("ABT-03", a("period")),), {"today": date(2025, 3, 1)}),
     Case("period in progress", "ABT-03", False, nothing, (), {"today": date(2025, 4, 1)}),
+    Case(
+        "future period, dates compared with it",
+        "ABT-03",
+        True,
+        kv(A, period="2026-Q1"),
+        (("ABT-03", a("period")),),
+        {"today": date(2025, 9, 1)},
+    ),
     Case("signed before end", "ABT-04", True, kv(A, signed_off_on=dt("2025-06-20")), (("ABT-04", a("signed_off_on")),)),
     Case("signed on the end", "ABT-04", False, kv(A, signed_off_on=dt("2025-06-30")), ()),
     Case(
@@ -559,6 +620,21 @@ CASES: tuple[Case, ...] = (
         ch("C002", moved_from_child_id="X1", moved_from_council="E06000003"),
         (),
     ),
+    Case(
+        "NHS number as local_child_id",
+        "CHD-25",
+        True,
+        ch("C002", local_child_id=NHS[0]),
+        (("CHD-25", c("local_child_id", "C002")),),
+    ),
+    Case(
+        "another child's UPN as local_child_id",
+        "CHD-25",
+        True,
+        ch("C002", local_child_id=UPNS[0]),
+        (("CHD-25", c("local_child_id", "C002")),),
+    ),
+    Case("case system id", "CHD-25", False, ch("C002", local_child_id="MOS-4471-2"), ()),
     # ---- across sheets
     Case("open count too low", "XS-01", True, kv(T, children_open_at_end=2), (("XS-01", t("children_open_at_end")),)),
     Case("open count higher", "XS-01", False, kv(T, children_open_at_end=10), ()),
