@@ -96,7 +96,9 @@ class Settings(BaseSettings):
     portal_max_failures: int = 5
     portal_lockout_minutes: int = 15
     portal_secure_cookies: bool | None = None
-    portal_trust_proxy: bool = False
+    portal_address_max_failures: int = 20
+    portal_max_delay_seconds: int = 60
+    portal_trust_proxy: int = Field(default=0, ge=0)  # trusted proxy hops in front of the portal
     portal_validators: int = Field(default_factory=lambda: os.cpu_count() or 1)
     portal_warm_up: bool = True
     portal_url: str = "http://127.0.0.1:8000"

@@ -40,6 +40,8 @@ def build_default() -> Portal:
         absolute_timeout=settings.absolute_timeout,
         max_failures=settings.max_failures,
         lockout=settings.lockout,
+        address_max_failures=settings.address_max_failures,
+        max_delay=settings.max_delay,
     )
     from lscb.airflow_api import announcer
     from lscb.mail import mailer
