@@ -202,6 +202,10 @@ async def upload(
             return await run_in_threadpool(problem_page, 503, str(failed))
         # the reason names the council's file, never the name it is kept under
         outcome = replace(outcome, message=outcome.message.replace(final.name, received.filename))
+        if outcome.status == "refused":
+            # nothing was stored, so nothing is rebuilt from it: a refused file (hostile, or
+            # another council's) is not kept
+            final.unlink(missing_ok=True)
         tell = BackgroundTask(
             portal.service.notify_upload, outcome, uploader=session.user.email, file_name=received.filename,
             checksum=received.checksum,
