@@ -471,8 +471,11 @@ class StoreService:
         extension = "zip" if submission.format == "csv" else submission.format
         return self.upload_dir / submission.council_code / submission.period / f"{submission.checksum}.{extension}"
 
-    def write_feedback(self, submission: SubmissionView, fmt: FeedbackFormat, out: Path) -> Path:
-        """The feedback for a stored version: its upload read again, with the stored findings."""
+    def write_feedback(
+        self, submission: SubmissionView, fmt: FeedbackFormat, out: Path, *, birth_month_only: bool = False
+    ) -> Path:
+        """The feedback for a stored version: its upload read again, with the stored findings;
+        `birth_month_only` for an analyst (dates of birth to the month, standard §6)."""
         from reports.feedback import write_feedback
         from transforms.findings import Finding
         from transforms.ingest import Refused, read_return  # type: ignore[attr-defined]
@@ -511,7 +514,7 @@ class StoreService:
         )
         out.parent.mkdir(parents=True, exist_ok=True)
         partial = out.with_name(f".{out.stem}.partial{out.suffix}")
-        write_feedback(ret, result, partial)
+        write_feedback(ret, result, partial, birth_month_only=birth_month_only)
         partial.replace(out)
         return out
 

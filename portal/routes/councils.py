@@ -236,6 +236,10 @@ def submission_page(
 
     standard = load_standard()
     findings = portal.service.findings(submission.id)
+    if session.user.role != "council":  # an analyst: any full date in a message to its month (§6)
+        from reports.feedback import month_only
+
+        findings = [replace(f, message=month_only(f.message)) for f in findings]
     current = portal.service.current_submission(code, submission.period)
     groups: dict[tuple[str, str], list[Any]] = {}
     for finding in sorted(findings, key=lambda f: (f.severity, f.rule, f.row or 0, f.cell or "")):
@@ -284,28 +288,49 @@ def submission_page(
 
 @router.get("/councils/{council_code}/submissions/{submission_id}/feedback.{fmt}", name="feedback")
 def feedback(
-    request: Request, portal: PortalContext, code: CouncilToRead, submission: SubmissionToRead, fmt: str
+    request: Request,
+    *,
+    portal: PortalContext,
+    session: SignedIn,
+    code: CouncilToRead,
+    submission: SubmissionToRead,
+    fmt: str,
 ) -> Response:
+    """Built for each request from the kept upload and deleted once sent (a cached copy would be
+    child-level data left in plain text on disk). The council's own users see their data as they
+    sent it; anyone else (an analyst) gets dates of birth to the month only (standard §6)."""
     if fmt not in ("xlsx", "html"):
         raise NotFound()
-    # named by the query count too: an analyst's query adds a finding to a stored version
-    name = f"{submission.id}-{submission.queries}.{fmt}"
-    out = portal.settings.work_dir / "feedback" / code / submission.period / name
-    if not out.exists():
-        try:
-            portal.service.write_feedback(submission, fmt, out)  # type: ignore[arg-type]
-        except ServiceError as problem:
-            return error_page(
-                request, 503, title="Feedback not available", heading="The feedback is not available", text=str(problem)
-            )
+    work = portal.settings.work_dir / "tmp"
+    work.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix="feedback-", suffix=f".{fmt}", dir=work)
+    os.close(handle)
+    out = Path(name)
+    try:
+        portal.service.write_feedback(
+            submission,
+            fmt,
+            out,
+            birth_month_only=session.user.role != "council",  # type: ignore[arg-type]
+        )
+    except ServiceError as problem:
+        out.unlink(missing_ok=True)
+        return error_page(
+            request, 503, title="Feedback not available", heading="The feedback is not available", text=str(problem)
+        )
+    except BaseException:
+        out.unlink(missing_ok=True)
+        raise
+    cleanup = BackgroundTask(out.unlink, missing_ok=True)
     if fmt == "html":
-        response: Response = FileResponse(out, media_type="text/html; charset=utf-8")
+        response: Response = FileResponse(out, media_type="text/html; charset=utf-8", background=cleanup)
         response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'; style-src 'unsafe-inline'"
         return response
     return FileResponse(
         out,
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         filename=f"lscb-feedback-{code}-{submission.period}-v{submission.version}.xlsx",
+        background=cleanup,
     )
 
 
