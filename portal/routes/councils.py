@@ -32,7 +32,7 @@ from portal.errors import CsrfFailed, NotFound
 from portal.forms import CsrfChecked, ExplanationFields, csrf_ok_for
 from portal.links import redirect, url
 from portal.pages import error_page, page
-from portal.services import ServiceError, status_label
+from portal.services import FeedbackFormat, ServiceError, status_label
 from portal.uploads import UploadForbidden, UploadInvalid, UploadTooLarge, receive_upload
 from schemas.calendar import Period
 
@@ -307,12 +307,8 @@ def feedback(
     os.close(handle)
     out = Path(name)
     try:
-        portal.service.write_feedback(
-            submission,
-            fmt,
-            out,
-            birth_month_only=session.user.role != "council",  # type: ignore[arg-type]
-        )
+        kind: FeedbackFormat = "xlsx" if fmt == "xlsx" else "html"
+        portal.service.write_feedback(submission, kind, out, birth_month_only=session.user.role != "council")
     except ServiceError as problem:
         out.unlink(missing_ok=True)
         return error_page(
