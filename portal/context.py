@@ -48,6 +48,7 @@ def build_default() -> Portal:
 
     service = StoreService(
         engine, settings.upload_dir, secret=key.secret, validators=settings.validators,
+        sealer=project.files_sealer(key),
         mailer=mailer(project), portal_url=project.portal_url,
         announcer=announcer(project.airflow_api_url,
                             project.airflow_api_token.get_secret_value() if project.airflow_api_token else None),

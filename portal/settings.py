@@ -64,7 +64,7 @@ class PortalConfig:
         data = settings.data_path()
         return cls(
             secret_key=_secret_key(settings, data),
-            upload_dir=data / "uploads",
+            upload_dir=Path(settings.upload_location()),
             work_dir=data / "portal",
             outputs_dir=Path(settings.location("outputs")),
             annual_dir=Path(settings.location("annual")),

@@ -183,11 +183,9 @@ async def upload(
         if not csrf_ok_for(session)(received.fields):
             received.path.unlink(missing_ok=True)
             raise CsrfFailed()
-        final = incoming / f"{received.checksum}.{received.extension}"
-        if final.exists():
-            received.path.unlink(missing_ok=True)
-        else:
-            received.path.replace(final)
+        # the plaintext as received (0600, a name of its own per request): the service keeps it
+        # sealed once stored, or not at all when refused; never left behind in plain text
+        final = received.path
         try:
             outcome = await run_in_threadpool(
                 portal.service.submit,
@@ -200,12 +198,10 @@ async def upload(
         except ServiceError as failed:
             # nothing was stored (e.g. the check stopped part-way): say so, and let them retry
             return await run_in_threadpool(problem_page, 503, str(failed))
+        finally:
+            final.unlink(missing_ok=True)
         # the reason names the council's file, never the name it is kept under
         outcome = replace(outcome, message=outcome.message.replace(final.name, received.filename))
-        if outcome.status == "refused":
-            # nothing was stored, so nothing is rebuilt from it: a refused file (hostile, or
-            # another council's) is not kept
-            final.unlink(missing_ok=True)
         tell = BackgroundTask(
             portal.service.notify_upload, outcome, uploader=session.user.email, file_name=received.filename,
             checksum=received.checksum,
