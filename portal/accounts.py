@@ -33,6 +33,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import Engine
 
 from store import accounts as db
+from store.engine import write_if_free
 
 Role = Literal["council", "analyst", "admin"]
 MIN_PASSWORD_LENGTH = 12
@@ -280,8 +281,8 @@ class Accounts:
                 db.delete_sessions(conn, token_hash=key)
             return None
         if now - seen > timedelta(seconds=15):  # do not write on every request
-            with self.engine.begin() as conn:
-                db.touch_session(conn, key, now)
+            # best effort: when a writer holds SQLite's lock, the timer waits for the next request
+            write_if_free(self.engine, lambda conn: db.touch_session(conn, key, now))
         return Session(user=user, csrf_token=row["csrf_token"], created_at=created, last_seen_at=now)
 
     def end_session(self, token: str) -> None:

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 
@@ -97,6 +99,30 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(connection: Any) -> None:
         # reads: deferred (no lock; WAL gives them a snapshot); writes: the write lock up front
         connection.exec_driver_sql("BEGIN" if getattr(connection, "_lscb_autobegin", False) else "BEGIN IMMEDIATE")
+
+
+def write_if_free(engine: Engine, work: Callable[[Connection], None], *, wait_ms: int = 250) -> bool:
+    """Run `work` in a write transaction unless, on SQLite, another writer holds the lock for
+    longer than `wait_ms`: then do nothing and return False. For writes that may be skipped
+    (a session's idle timer), so a stalled writer never holds up a page. PostgreSQL: always runs."""
+    if not is_sqlite(engine):
+        with engine.begin() as connection:
+            work(connection)
+        return True
+    with engine.connect() as connection:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(wait_ms)}")
+        connection.commit()
+        try:
+            with connection.begin():
+                work(connection)
+            return True
+        except OperationalError as error:
+            if "locked" not in str(error) and "busy" not in str(error):
+                raise
+            return False
+        finally:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            connection.commit()
 
 
 def is_sqlite(engine: Engine) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,15 +38,37 @@ def _timed(call: Any) -> tuple[float, Any]:
 
 
 def test_portal_pages_answer_while_a_writer_holds_the_write_lock(tmp_path: Path) -> None:
+    from lscb.settings import DEMO_KEY
+    from pipeline.receive import store_validated
+    from tests.support.synthetic import synthetic_result
+
     rig = build_rig(tmp_path / "var")
+    stored = store_validated(
+        synthetic_result(COUNCIL_A, "2025-Q1", children=5, queries=1), COUNCIL_A, secret=DEMO_KEY,
+        engine_or_url=rig.engine, submitted_by="seed",
+    )  # fmt: skip
     client = TestClient(rig.app)
     assert login(client, rig.emails["council_a"]).status_code == 303
     analyst = TestClient(rig.app)
     assert login(analyst, rig.emails["analyst"]).status_code == 303
+    from sqlalchemy import update
+
+    from store import accounts as db
+
+    with rig.engine.begin() as connection:  # due a touch of the idle timer: a write that must not wait
+        connection.execute(update(db.sessions).values(last_seen_at=db.utcnow() - timedelta(seconds=60)))
     holder = _hold_write_lock(tmp_path / "var" / "lscb.sqlite")
     try:
-        for who, path in ((client, f"/councils/{COUNCIL_A}"), (client, f"/councils/{COUNCIL_A}/periods/2025-Q1"),
-                          (analyst, "/national/2025-Q1"), (analyst, "/audit")):  # fmt: skip
+        pages = [
+            (client, f"/councils/{COUNCIL_A}"),
+            (client, f"/councils/{COUNCIL_A}/periods/2025-Q1"),
+            (client, f"/councils/{COUNCIL_A}/submissions/{stored.submission_id}"),
+            (client, f"/councils/{COUNCIL_A}/children-to-trace"),
+            (analyst, "/national/2025-Q1"),
+            (analyst, f"/councils/{COUNCIL_A}/submissions/{stored.submission_id}"),
+            (analyst, "/audit"),
+        ]
+        for who, path in pages:
             seconds, response = _timed(lambda who=who, path=path: who.get(path, follow_redirects=False))
             assert seconds < BOUND_SECONDS, f"{path} waited for the writer"
             assert response.status_code == 200, (path, response.status_code)
