@@ -5,6 +5,11 @@ Order of work, and why:
    `duplicate`: nothing is created, the outcome points at the existing version;
 2. validate (outside any transaction: it takes a while) with the council's previous accepted
    return for PRV-01;
+   **attribution**: a file whose About names another council than the uploader's (ABT-05 on
+   council_code: the portal session's council, `lscb submit --council`, the inbox file's name)
+   is refused here (REF-COUNCIL), before anything of it is stored: the uploader gets one line,
+   nothing of its children (findings, local_child_ids, records) reaches anyone's history, and the
+   attempt is audited (`refused`, with both councils, the file's name and checksum);
 3. pseudonymise the children in memory (the raw UPN/NHS columns are dropped here);
 4. `store.write.write_version`: one transaction for the version, its findings, facts, child
    records and an audit row.
@@ -34,6 +39,8 @@ from transforms.findings import Finding
 
 if TYPE_CHECKING:  # validation is imported when a return is validated, not when this module is
     from transforms.validate.model import PreviousReturn, ValidationResult
+
+REF_COUNCIL = "REF-COUNCIL"  # the standard's refusal for a file naming another council
 
 OutcomeStatus = Literal["accepted", "rejected", "refused", "duplicate"]
 
@@ -249,12 +256,21 @@ def store_validated(
     file_format: str = "xlsx",
     size_bytes: int = 0,
 ) -> SubmitOutcome:
-    """Store a `ValidationResult` as the next version of the council's period (one transaction)."""
+    """Store a `ValidationResult` as the next version of the council's period (one transaction).
+
+    A return whose About names another council is refused instead (`misattributed`)."""
     code = normalise_council(council_code)
     submitted_by = check_actor(submitted_by, "submitted_by")
     received = _aware(received_at)
     engine = get_engine(engine_or_url)
     require_ready(engine)
+
+    other = misattributed(result)
+    if other is not None:
+        return _refuse_misattributed(
+            engine, result, code=code, other=other, submitted_by=submitted_by, claimed_period=claimed_period,
+            size_bytes=size_bytes,
+        )  # fmt: skip
 
     period = _parse_period(claimed_period) or _parse_period(result.period)
     if period is None:
@@ -338,6 +354,61 @@ def store_validated(
         queries=result.queries,
         findings=list(result.findings),
         message=message,
+    )
+
+
+def misattributed(result: ValidationResult) -> str | None:
+    """The council a return's About names when it is not the uploader's, else None.
+
+    ABT-05 on council_code is the one place that decides "another council" (with the register's
+    code history: a predecessor's or successor's code is the same council); an About council
+    that cannot be read is not a claim on another council (the return is rejected as usual)."""
+    if any(f.rule == "ABT-05" and f.field == "council_code" for f in result.findings):
+        return result.council_code or "another council"
+    return None
+
+
+def _refuse_misattributed(
+    engine: Engine,
+    result: ValidationResult,
+    *,
+    code: str,
+    other: str,
+    submitted_by: str,
+    claimed_period: str | None,
+    size_bytes: int,
+) -> SubmitOutcome:
+    from schemas.register import load_register
+    from schemas.standard import load_standard
+
+    register = load_register()
+
+    def named(council: str) -> str:
+        found = register.find(council)
+        return f"{found.name} ({found.council_code})" if found is not None else council[:20]
+
+    period = _parse_period(claimed_period) or _parse_period(result.period)
+    record_event(
+        engine,
+        submitted_by,
+        "refused",
+        council_code=code,
+        period=period.code if period else None,
+        detail={
+            "refusal": REF_COUNCIL,
+            "about_council_code": other[:20],
+            "source_name": result.source_name,
+            "checksum": result.checksum,
+            "size_bytes": size_bytes,
+        },
+    )
+    text = load_standard().refusal(REF_COUNCIL).message.format(about=named(other), claimed=named(code))
+    return SubmitOutcome(
+        status="refused",
+        council_code=code,
+        period=period.code if period else None,
+        message=f"{result.source_name}: {text}",
+        refusal=REF_COUNCIL,
     )
 
 
