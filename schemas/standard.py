@@ -127,6 +127,10 @@ class Limits:
     max_upload_bytes: int
     max_uncompressed_bytes: int
     max_compression_ratio: int
+    # JSON submissions through the API (§8): how deep a document may nest, and how long one
+    # string may be, checked before a JSON parser builds anything
+    max_json_depth: int = 4
+    max_string_chars: int = 10000
 
 
 @dataclass(frozen=True)
