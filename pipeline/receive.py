@@ -162,6 +162,81 @@ def submit_file(
     )
 
 
+# ---- a JSON document (the API, standard §8) ---------------------------------------------------------
+
+
+def submit_json(
+    body: bytes,
+    council_code: str,
+    *,
+    period: str,
+    secret: bytes,
+    engine_or_url: Engine | str,
+    submitted_by: str,
+    received_at: datetime | None = None,
+    source_name: str = "api.json",
+) -> SubmitOutcome:
+    """A return sent as JSON, for `council_code` (the API client's own council) and `period` (the
+    URL's): the same as `submit_file` (duplicate by checksum, the same validation with the
+    previous accepted return, pseudonymisation, one write), findings located by JSON Pointer.
+    A body refused as JSON (REF-JSON, REF-TOO-LARGE, ...) is an outcome and stores nothing."""
+    from transforms.checksum import bytes_checksum
+    from transforms.ingest import Refused
+    from transforms.ingest.json_return import locate_by_pointer, parse, read_document
+    from transforms.validate import validate_return
+
+    code = normalise_council(council_code)
+    period_code = normalise_period(period)
+    submitted_by = check_actor(submitted_by, "submitted_by")
+    received = _aware(received_at)
+    engine = get_engine(engine_or_url)
+    require_ready(engine)
+    checksum = bytes_checksum(body)
+    existing = find_duplicate(engine, code, period_code, checksum)
+    if existing is not None:
+        return _duplicate_outcome(existing)
+    try:
+        document = parse(body, source_name)
+        sent = read_document(document, source_name=source_name, checksum=checksum, size_bytes=len(body))
+        result = validate_return(
+            sent.ret,
+            claimed_council=code,
+            claimed_period=period_code,
+            previous=_previous(engine, code, period_code),
+            today=received.astimezone(LONDON).date(),
+        )
+    except Refused as refused:
+        record_event(
+            engine,
+            submitted_by,
+            "refused",
+            council_code=code,
+            period=period_code,
+            detail={
+                "refusal": refused.refusal,
+                "source_name": source_name,
+                "checksum": checksum,
+                "size_bytes": len(body),
+            },
+        )
+        return SubmitOutcome(
+            status="refused", council_code=code, period=period_code, message=refused.reason, refusal=refused.refusal
+        )
+    result.findings = locate_by_pointer(result.findings, sent.pointers)
+    result.source_name = source_name
+    return store_validated(
+        result,
+        code,
+        secret=secret,
+        engine_or_url=engine,
+        submitted_by=submitted_by,
+        received_at=received,
+        claimed_period=period_code,
+        file_format="json",
+        size_bytes=len(body),
+    )
+
+
 def _previous(engine: Engine, council_code: str, period: str) -> PreviousReturn | None:
     with engine.connect() as connection:
         return previous_return(connection, council_code, period)
