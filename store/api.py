@@ -71,6 +71,31 @@ requests = Table(
 )
 
 
+states = Table(
+    "api_states",
+    Base.metadata,
+    # what the next delta applies to (transforms.delta.state_of): no raw identifier, no date of birth
+    Column("council_code", String(9), ForeignKey("councils.council_code"), primary_key=True),
+    Column("period", String(7), primary_key=True),
+    Column("submission_id", Integer, nullable=False),
+    Column("document", JSON, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+
+def find_state(connection: Connection, council_code: str, period: str) -> RowMapping | None:
+    query = select(states).where(states.c.council_code == council_code, states.c.period == period)
+    return connection.execute(query).mappings().first()
+
+
+def save_state(connection: Connection, council_code: str, period: str, **values: Any) -> None:
+    done = connection.execute(
+        update(states).where(states.c.council_code == council_code, states.c.period == period).values(**values)
+    ).rowcount
+    if not done:
+        connection.execute(insert(states), {"council_code": council_code, "period": period, **values})
+
+
 def insert_client(connection: Connection, **values: Any) -> None:
     connection.execute(insert(clients), values)
 

@@ -5,6 +5,7 @@
 - `POST /returns/{period}`: a full return as JSON, with `Idempotency-Key`: the same use case
   as a file (`pipeline.receive.submit_json`), answered with status, version and findings
   located by JSON Pointer. Scope `returns:submit`.
+- `PATCH /returns/{period}`: a delta (§8), the same way (`submit_json(delta=True)`).
 - `GET /returns/{period}[?version=N]`: a version's status and findings. Scope `findings:read`.
 
 The council is always the token's client's: no route takes a council, and nothing in a body can
@@ -159,22 +160,8 @@ async def schema(version: str = "1.0") -> JSONResponse:
         raise Refusal(404, "not_found", f"no standard version {version!r}") from None
 
 
-@router.post(
-    "/returns/{period}",
-    status_code=201,
-    summary="Submit a full return for the period (a new version, as a file would be)",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": {"$ref": "/api/v1/schema"}}},
-        }
-    },
-)
-async def submit_return(
-    request: Request,
-    period: str,
-    idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=200)],
-) -> JSONResponse:
+async def _submission(request: Request, period: str, idempotency_key: str, *, delta: bool) -> JSONResponse:
+    """POST and PATCH alike: the client's own council, the key's one answer, the same use case."""
     from pipeline.receive import submit_json
     from store.queries import StoreError, normalise_period
 
@@ -185,6 +172,7 @@ async def submit_return(
     except StoreError as error:
         raise Refusal(404, "not_found", str(error)) from None
     body = await _body(request, context.config.max_body_bytes)
+    method = "PATCH" if delta else "POST"
 
     def submit() -> use_cases.Answer:
         outcome = submit_json(
@@ -194,17 +182,18 @@ async def submit_return(
             secret=context.secret,
             engine_or_url=context.engine,
             submitted_by=f"api:{found.client_id}",
+            delta=delta,
         )
         return use_cases.outcome_answer(outcome)
 
     def once() -> use_cases.Answer:
         answer = use_cases.answer_once(
-            context.engine, found, key=idempotency_key, method="POST", period=period_code, body=body, answer=submit
+            context.engine, found, key=idempotency_key, method=method, period=period_code, body=body, answer=submit
         )
         use_cases.record_use(
             context.engine,
             found,
-            "POST",
+            method,
             request.url.path,
             answer.status_code,
             period=period_code,
@@ -218,6 +207,35 @@ async def submit_return(
         raise Refusal(400, "bad_request", str(error)) from None
     headers = {"Idempotent-Replayed": "true"} if answer.replayed else {}
     return JSONResponse(answer.body, status_code=answer.status_code, headers=headers)
+
+
+IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
+
+
+@router.post(
+    "/returns/{period}",
+    status_code=201,
+    summary="Submit a full return for the period (a new version, as a file would be)",
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "/api/v1/schema"}}}}
+    },
+)
+async def submit_return(request: Request, period: str, idempotency_key: IdempotencyKey) -> JSONResponse:
+    return await _submission(request, period, idempotency_key, delta=False)
+
+
+@router.patch(
+    "/returns/{period}",
+    status_code=201,
+    summary="Send the changes since your last JSON submission for the period (a delta, §8): children "
+    'upserted by local_child_id, removed with "purge": true, about/strategy/activity replaced when present; '
+    "the whole result is validated and stored as the next version",
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {"$ref": "/api/v1/schema"}}}}
+    },
+)
+async def change_return(request: Request, period: str, idempotency_key: IdempotencyKey) -> JSONResponse:
+    return await _submission(request, period, idempotency_key, delta=True)
 
 
 @router.get("/returns/{period}", summary="A version's status and findings (default: the current one, else the latest)")

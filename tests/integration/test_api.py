@@ -274,6 +274,11 @@ def test_no_raw_identifier_reaches_the_database_or_an_answer(http: TestClient, m
     answers = [
         http.post(f"/returns/{PERIOD}", content=body(document), headers=bearer(token, "1")).text,
         http.post(f"/returns/{PERIOD}", content=body(baseline_document()), headers=bearer(token, "2")).text,
+        http.patch(
+            f"/returns/{PERIOD}",
+            content=body({"children": baseline_document()["children"][:1]}),
+            headers=bearer(token, "3"),
+        ).text,
         http.get(f"/returns/{PERIOD}", headers=bearer(token)).text,
     ]
     engine = get_engine(migrated_url)

@@ -1,5 +1,6 @@
 """The API (standard §8): OAuth 2.0 clients (secrets as argon2 hashes), the tokens issued to
-them (as sha256) and the idempotency keys of their submissions.
+them (as sha256), the idempotency keys of their submissions, and the state a delta applies to
+(children's keys and birth months, never a raw identifier or a date of birth).
 
 Revision ID: 0008_api
 Revises: 0006_picture
@@ -58,9 +59,18 @@ def upgrade() -> None:
         sa.Column("answer", sa.JSON(), nullable=True),
         sa.Column("created_at", sa.DateTime(), nullable=False),
     )
+    op.create_table(
+        "api_states",
+        sa.Column("council_code", sa.String(9), sa.ForeignKey("councils.council_code"), primary_key=True),
+        sa.Column("period", sa.String(7), primary_key=True),
+        sa.Column("submission_id", sa.Integer(), nullable=False),
+        sa.Column("document", sa.JSON(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("api_states")
     op.drop_table("api_requests")
     op.drop_index("ix_api_tokens_client", table_name="api_tokens")
     op.drop_table("api_tokens")
