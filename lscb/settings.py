@@ -104,6 +104,10 @@ class Settings(BaseSettings):
     api_token_minutes: int = 60
     api_rate_per_minute: int = 120
     api_burst: int = 30
+    # `lscb push`, the reference client: where the API is (default: the portal's /api/v1) and the
+    # client's secret (never on the command line)
+    api_url: str | None = None
+    api_client_secret: SecretStr | None = None
 
     smtp_host: str | None = None
     smtp_port: int = 25

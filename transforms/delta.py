@@ -139,3 +139,19 @@ def carry_over(findings: list[Finding], carried: dict[int, Carried], document: d
                 )
             )
     return out
+
+
+def delta_between(previous: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
+    """The delta from `previous` to `current` (what `lscb push --delta-from` sends): every child
+    new or changed, whole; `purge` for every child gone; a part replaced only when it changed."""
+    delta: dict[str, Any] = {}
+    for part, value in current.items():
+        if part != CHILDREN and previous.get(part) != value:
+            delta[part] = value
+    before = {c.get("local_child_id"): c for c in previous.get(CHILDREN, [])}
+    now_ids = {c.get("local_child_id") for c in current.get(CHILDREN, [])}
+    children = [c for c in current.get(CHILDREN, []) if before.get(c.get("local_child_id")) != c]
+    children += [{"local_child_id": local_id, PURGE: True} for local_id in before if local_id not in now_ids]
+    if children:
+        delta[CHILDREN] = children
+    return delta
