@@ -108,6 +108,14 @@ class Settings(BaseSettings):
     portal_validators: int = Field(default_factory=lambda: os.cpu_count() or 1)
     portal_warm_up: bool = True
     portal_url: str = "http://127.0.0.1:8000"
+    # the API (standard §8): token lifetime (at most 60), requests per client per minute and at once
+    api_token_minutes: int = 60
+    api_rate_per_minute: int = 120
+    api_burst: int = 30
+    # `lscb push`, the reference client: where the API is (default: the portal's /api/v1) and the
+    # client's secret (never on the command line)
+    api_url: str | None = None
+    api_client_secret: SecretStr | None = None
 
     smtp_host: str | None = None
     smtp_port: int = 25
