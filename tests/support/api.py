@@ -22,6 +22,7 @@ COUNCIL_A = "E06000001"  # Hartlepool, the baseline's council
 COUNCIL_B = "E06000002"  # Middlesbrough
 PERIOD = "2025-Q1"
 
+
 @dataclass
 class Registered:
     client_id: str
