@@ -74,6 +74,7 @@ def main() -> int:
     parser.add_argument("--changed", type=int, default=50, help="children changed in each daily delta")
     parser.add_argument("--concurrency", type=int, default=8, help="councils sending at once")
     parser.add_argument("--within", type=float, default=60.0, help="deltas arrive evenly over this many seconds")
+    parser.add_argument("--workers", type=int, default=2, help="portal web processes (uvicorn --workers)")
     parser.add_argument("--database-url", help="PostgreSQL URL (default: a fresh SQLite file)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
@@ -122,7 +123,7 @@ def main() -> int:
         latencies: list[float] = []
         answers: dict[str, int] = {}
         lock = threading.Lock()
-        with Server(data, database_url=url) as server:
+        with Server(data, database_url=url, workers=args.workers) as server:
             http = httpx.Client(
                 base_url=f"{server.url}/api/v1", timeout=120.0, limits=httpx.Limits(max_connections=args.concurrency)
             )
@@ -185,7 +186,8 @@ def main() -> int:
     }
     print(
         f"api load: {len(latencies)}/{len(documents)} deltas of {args.changed} changed children in "
-        f"{summary['wall_s']} s ({args.concurrency} at once, arriving within {args.within:.0f} s; "
+        f"{summary['wall_s']} s ({args.concurrency} at once, arriving within {args.within:.0f} s; {args.workers} web "
+        "process(es); "
         f"{summary['database']})"
     )
     print(f"delta response time: p50 {summary['p50_s']} s, p95 {summary['p95_s']} s, max {summary['max_s']} s")

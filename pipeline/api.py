@@ -352,12 +352,13 @@ def answer_once(
 # ---- what a submission answers, and what GET answers --------------------------------------------------
 
 
-def finding_json(finding: Any) -> dict[str, Any]:
-    """A finding as the API gives it: located by JSON Pointer (§8), with the child's local id."""
+def finding_json(finding: Any, *, located_by: str = "pointer") -> dict[str, Any]:
+    """A finding as the API gives it: located by JSON Pointer (§8), with the child's local id (a
+    version that came as a file is located by `cell`, as the file's feedback is)."""
     return {
         "rule": finding.rule,
         "severity": finding.severity,
-        "pointer": finding.cell,
+        located_by: finding.cell,
         "field": finding.field,
         "local_child_id": finding.local_child_id,
         "message": finding.message,
@@ -410,5 +411,5 @@ def version_answer(
         "submission_id": chosen["submission_id"],
         "format": chosen["format"],
         "versions": [v["version"] for v in versions],
-        "findings": [finding_json(f) for f in findings],
+        "findings": [finding_json(f, located_by="pointer" if chosen["format"] == "json" else "cell") for f in findings],
     }

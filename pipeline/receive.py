@@ -276,12 +276,25 @@ def submit_json(
 def _apply_delta(
     engine: Engine, council_code: str, period: str, delta: dict[str, Any], source_name: str
 ) -> tuple[dict[str, Any], dict[int, Any]]:
+    from sqlalchemy import func, select
+
     from store.api import find_state
     from transforms.delta import apply_delta
     from transforms.ingest.refusals import refuse
 
     with engine.connect() as connection:
         state = find_state(connection, council_code, period)
+        latest = connection.execute(
+            select(func.max(Submission.id)).where(Submission.council_code == council_code, Submission.period == period)
+        ).scalar()
+    if state is not None and latest != state["submission_id"]:
+        # a file came in after the last JSON: its children's identifiers cannot be known here
+        raise refuse(
+            "REF-JSON",
+            source_name,
+            pointer="/ (the document)",
+            detail=f"the latest version for {period} was not sent through the API; send the whole return (POST)",
+        )
     if state is None:
         raise refuse(
             "REF-JSON",

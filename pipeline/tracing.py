@@ -500,7 +500,10 @@ def provisional_run(engine: Engine | str, *, today: date | None = None) -> dict[
     engine = get_engine(engine)
     require_ready(engine)
     day = today or datetime.now(LONDON).date()
-    data = load_national(engine, Period.containing(day))
+    through = since = Period.containing(day)
+    for _ in range(4):  # a year back: a council silent for longer has no "latest data" worth comparing
+        since = since.previous()
+    data = load_national(engine, through, since=since)
     subs = data.submissions
     children = data.children
     latest = subs.groupby("council_code", as_index=False)["received_at"].max() if not subs.empty else subs

@@ -44,6 +44,8 @@ class ApiConfig:
     rate_per_minute: int = 120
     burst: int = 30
     max_body_bytes: int = field(default_factory=_standard_limit)
+    # behind a TLS-terminating proxy: believe X-Forwarded-Proto (OAuth 2.0 needs https, RFC 6749 §3.1)
+    trust_proxy: bool = False
 
     def __post_init__(self) -> None:
         self.token_seconds = max(60, min(self.token_seconds, int(use_cases.MAX_TOKEN_LIFETIME.total_seconds())))
@@ -77,6 +79,7 @@ def build_default() -> ApiContext:
         token_seconds=project.api_token_minutes * 60,
         rate_per_minute=project.api_rate_per_minute,
         burst=project.api_burst,
+        trust_proxy=project.portal_trust_proxy,
     )
     return ApiContext(engine, project.key().secret, config)
 
@@ -107,20 +110,25 @@ async def _refusal(_request: Request, exc: Exception) -> JSONResponse:
 router = APIRouter()
 
 
+def _url(request: Request) -> str:
+    """The request's URL as the client sent it (Authlib refuses plain http but on loopback)."""
+    url = request.url
+    if api_of(request.app).config.trust_proxy and request.headers.get("x-forwarded-proto", "").lower() == "https":
+        url = url.replace(scheme="https")
+    return str(url)
+
+
 async def _authorised(request: Request, scope: str) -> use_cases.TokenInUse:
     """The token's client, when the token is live and has `scope`, and the client is within its
     rate; otherwise a `Refusal` (401 / 403 / 429)."""
     context = api_of(request.app)
-    oauth = bearer_request(request.method, str(request.url), request.headers)
     try:
-        await run_in_threadpool(context.protector.validate_request, [scope], oauth)
+        oauth = bearer_request(request.method, _url(request), request.headers)
+        token = await run_in_threadpool(context.protector.validate_request, [scope], oauth)
     except OAuth2Error as error:
         headers = dict(error.get_headers())
         raise Refusal(error.status_code, error.error, error.get_error_description() or error.error, headers) from None
-    token_text = request.headers["authorization"].split(None, 1)[1]
-    found = await run_in_threadpool(use_cases.token_in_use, context.engine, token_text)
-    if found is None:  # expired between the two reads
-        raise Refusal(401, "invalid_token", "the token has expired")
+    found: use_cases.TokenInUse = token.found
     wait = context.limiter.take(found.client_id)
     if wait is not None:
         await run_in_threadpool(use_cases.record_use, context.engine, found, request.method, request.url.path, 429)
@@ -145,8 +153,15 @@ async def _body(request: Request, limit: int) -> bytes:
 @router.post("/token", summary="OAuth 2.0 client credentials: a bearer token (at most an hour)")
 async def token(request: Request) -> Any:
     context = api_of(request.app)
+    # secrets are slow to check on purpose (argon2); guessing them is slowed further by a rate per address
+    wait = context.limiter.take("token:" + (request.client.host if request.client else "unknown"))
+    if wait is not None:
+        raise Refusal(429, "rate_limited", f"too many token requests; retry after {wait} s", {"Retry-After": str(wait)})
     form = {k: str(v) for k, v in (await request.form()).items()}
-    oauth = token_request(request.method, str(request.url), request.headers, form)
+    try:
+        oauth = token_request(request.method, _url(request), request.headers, form)
+    except OAuth2Error as error:  # plain http: refused before any secret is looked at
+        return JSONResponse(dict(error.get_body()), status_code=error.status_code)
     return await run_in_threadpool(context.tokens.create_token_response, oauth)
 
 

@@ -260,6 +260,20 @@ def test_a_client_over_its_rate_gets_429_with_retry_after(migrated_url: str) -> 
     limited = http.get(f"/returns/{PERIOD}", headers=bearer(token))
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
     assert http.get(f"/returns/{PERIOD}", headers=bearer(token_other)).status_code == 404  # per client
+    form = {"grant_type": "client_credentials"}
+    guessing = http.post("/token", data=form, auth=(who.client_id, "guess"))  # tokens: two already, from here
+    assert guessing.status_code == 429 and "Retry-After" in guessing.headers
+
+
+def test_behind_a_trusted_proxy_the_forwarded_https_is_believed(migrated_url: str) -> None:
+    app, _ = api_app(migrated_url, trust_proxy=True)
+    http = TestClient(app, base_url="http://portal.internal")
+    who = add_client(migrated_url)
+    form = {"grant_type": "client_credentials"}
+    plain = http.post("/token", data=form, auth=(who.client_id, who.secret))
+    assert plain.status_code == 400 and plain.json()["error"] == "insecure_transport"
+    proxied = http.post("/token", data=form, auth=(who.client_id, who.secret), headers={"X-Forwarded-Proto": "https"})
+    assert proxied.status_code == 200
 
 
 def test_no_raw_identifier_reaches_the_database_or_an_answer(http: TestClient, migrated_url: str) -> None:

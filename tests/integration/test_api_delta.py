@@ -107,3 +107,35 @@ def test_a_delta_that_changes_nothing_is_a_duplicate(migrated_url: str) -> None:
     twice = http.patch(f"/returns/{PERIOD}", content=body({"children": [child]}), headers=bearer(token, "d2"))
     assert once.json()["version"] == 2
     assert twice.status_code == 200 and twice.json()["status"] == "duplicate" and twice.json()["version"] == 2
+
+
+def test_a_hostile_delta_is_refused_naming_the_pointer_and_nothing_is_stored(migrated_url: str) -> None:
+    app, _ = api_app(migrated_url)
+    http = TestClient(app, base_url=BASE_URL)
+    token = get_token(http, add_client(migrated_url))
+    http.post(f"/returns/{PERIOD}", content=body(baseline_document()), headers=bearer(token, "f"))
+    for key, payload, pointer in (
+        ("deep", b'{"children": [{"sex": ' + b"[" * 10_000 + b"]" * 10_000 + b"}]}", "/children/0/sex"),
+        ("purge", b'{"children": [{"local_child_id": "C001", "purge": "yes"}]}', "/children/0/purge"),
+        ("unknown", b'{"children": [{"local_child_id": "C001", "worker": "x"}]}', "/children/0/worker"),
+    ):
+        refused = http.patch(f"/returns/{PERIOD}", content=payload, headers=bearer(token, key))
+        assert refused.status_code == 422 and pointer in refused.json()["message"], refused.text
+    with get_engine(migrated_url).connect() as connection:
+        assert len(orm_all(connection, select(Submission))) == 1
+
+
+def test_a_delta_after_a_file_upload_is_refused(migrated_url: str, tmp_path: Path) -> None:
+    from pipeline.receive import submit_file
+    from tests.builders import sample_about, sample_activity, sample_child, sample_strategy, write_csv_bundle
+
+    app, _ = api_app(migrated_url)
+    http = TestClient(app, base_url=BASE_URL)
+    token = get_token(http, add_client(migrated_url))
+    http.post(f"/returns/{PERIOD}", content=body(baseline_document()), headers=bearer(token, "f"))
+    bundle = write_csv_bundle(
+        tmp_path / "upload.zip", sample_about(), sample_strategy(), sample_activity(), [sample_child(1)]
+    )
+    submit_file(bundle, "E06000001", secret=b"k" * 32, engine_or_url=migrated_url, submitted_by="officer")
+    refused = http.patch(f"/returns/{PERIOD}", content=b'{"children": []}', headers=bearer(token, "d"))
+    assert refused.status_code == 422 and "not sent through the API" in refused.json()["message"]

@@ -5,9 +5,7 @@ tests' valid baseline (Hartlepool, 2025-Q1)."""
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -23,10 +21,6 @@ BASE_URL = "https://testserver"  # OAuth 2.0 needs https (Authlib refuses plain 
 COUNCIL_A = "E06000001"  # Hartlepool, the baseline's council
 COUNCIL_B = "E06000002"  # Middlesbrough
 PERIOD = "2025-Q1"
-
-_RULES = Path(__file__).resolve().parents[1] / "unit"  # `rules.baseline`: the valid return of the rule tests
-if str(_RULES) not in sys.path:
-    sys.path.insert(0, str(_RULES))
 
 
 @dataclass
@@ -64,8 +58,7 @@ def bearer(token: str, key: str | None = None) -> dict[str, str]:
 
 
 def baseline_document(council: str = COUNCIL_A) -> dict[str, Any]:
-    from rules.baseline import baseline, build
-
+    from tests.unit.rules.baseline import baseline, build  # the valid return of the rule tests
     from transforms.ingest.json_return import return_to_document
 
     document = return_to_document(build(baseline()))
