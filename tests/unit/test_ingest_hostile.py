@@ -618,3 +618,17 @@ def test_nothing_is_noted_for_a_plain_workbook_or_the_template(tmp_path: Path, g
     assert plain.error_cells == {} and plain.hidden == []
     template = read_return(write_template("E06000001", "2025-Q1", tmp_path / "template.xlsx"))
     assert template.hidden == []  # its Lists sheet is hidden, and is not one of the return's
+
+
+def test_a_cell_type_spelled_with_character_references_is_refused(tmp_path: Path) -> None:
+    from tests.support.hostile import shared_string_amplifier
+
+    path = shared_string_amplifier(tmp_path / "amp.xlsx", rows=50, columns=2)
+
+    def escape(xml: bytes) -> bytes:
+        return xml.replace(b't="s"', b't="&#115;"')
+
+    assert (
+        refusal(rewrite_zip(path, tmp_path / "escaped.xlsx", change={"xl/worksheets/sheet4.xml": escape})).refusal
+        == "REF-CORRUPT"
+    )
