@@ -632,3 +632,15 @@ def test_a_cell_type_spelled_with_character_references_is_refused(tmp_path: Path
         refusal(rewrite_zip(path, tmp_path / "escaped.xlsx", change={"xl/worksheets/sheet4.xml": escape})).refusal
         == "REF-CORRUPT"
     )
+
+
+def test_a_sheet_named_like_an_identifier_is_not_echoed_in_the_refusal(tmp_path: Path) -> None:
+    from tests.support.hostile import planted_identifiers
+
+    upn, nhs = planted_identifiers()
+    path = write_xlsx_return(
+        tmp_path / "r.xlsx", sample_about(), sample_strategy(), sample_activity(), [], extra_sheets=[upn, nhs]
+    )
+    error = refusal(path)
+    assert error.refusal == "REF-SHEETS"
+    assert upn not in str(error) and nhs not in str(error) and "[identifier]" in str(error)

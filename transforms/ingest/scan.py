@@ -550,6 +550,8 @@ ROOT_SEARCH_BYTES = 8 * 1_048_576  # a prolog longer than this is not a spreadsh
 _FORMULA_TEXT = re.compile(
     rb"<(?:[A-Za-z_][\w.\-]*:)?(f|formula|formula1|formula2|definedName)(?=[\s>])[^>]*>([^<]*)(?=<)"
 )
+# every tag `_FORMULA_TEXT` matches holds one of these (checked first: plain bytes searches)
+_FORMULA_MARKERS = (b"<f", b":f", b"formula", b"definedName")
 _FORMULA_OPEN = re.compile(
     rb"<(?:[A-Za-z_][\w.\-]*:)?(?:f|formula|formula1|formula2|definedName)(?=[\s>])[^>]*>[^<]*\Z"
 )
@@ -561,6 +563,9 @@ def check_formula_texts(chunks: Iterable[bytes], part: str, source_name: str) ->
     tail = b""
     for chunk in chunks:
         window = tail + chunk
+        if not any(marker in window for marker in _FORMULA_MARKERS):
+            tail = window[-_OVERLAP:]
+            continue
         for match in _FORMULA_TEXT.finditer(window):
             if active_formula(match.group(2)):
                 raise refuse("REF-FORMULA-PART", source_name, part=shown(part, 60))
