@@ -4,13 +4,17 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup demo test lint typecheck unit lock bench clean
+.PHONY: setup demo demo-year test lint typecheck unit lock bench clean
 
 setup:
 	@scripts/setup
 
 demo: setup
 	@scripts/demo
+
+# A year of one synthetic world: four quarters through the quarterly DAG on their dates, then the annual DAG.
+demo-year: setup
+	@scripts/demo-year
 
 lint: setup
 	$(VENV)/bin/ruff check .

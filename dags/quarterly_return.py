@@ -167,6 +167,8 @@ def quarterly_return() -> None:
 
         key = require_pseudonymisation_key()
         params = _params()
+        from lscb.settings import load_settings
+
         outcome = process_inbox_file(
             item,
             period=_period(),
@@ -176,6 +178,7 @@ def quarterly_return() -> None:
             engine_or_url=project_database_url(),
             secret=key.secret,
             submitted_by="airflow:quarterly_return",
+            sealer=load_settings().files_sealer(key),  # the archive is sealed (docs/SECURITY.md)
         )
         print(
             f"{outcome.name}: {outcome.status}"
@@ -189,7 +192,7 @@ def quarterly_return() -> None:
         if outcome.status == "refused":
             from airflow.sdk.exceptions import AirflowFailException
 
-            # Not retried: the same bytes are refused every time. The file is in quarantine.
+            # Not retried: the same bytes are refused every time. Its reason is in the quarantine.
             detail = outcome.reason if outcome.reason.startswith(outcome.name) else f"{outcome.name}: {outcome.reason}"
             raise AirflowFailException(f"refused {detail}")
         # where the task's seconds went (bench/distributed compares them with the task's wall time)

@@ -16,6 +16,8 @@ the interfaces reads the environment.
 | `LSCB_SMTP_HOST`, `_PORT`, `_USER`, `_PASSWORD`, `_STARTTLS`, `_SSL` | the mail server | none: `<data dir>/outbox` |
 | `LSCB_MAIL_FROM` | the sender of every e-mail | `lscb-returns@localhost` |
 | `LSCB_NATIONAL_TEAM_EMAIL` | who hears of pipeline failures | none |
+| `LSCB_FILES_KEY` | Fernet key(s) sealing raw files at rest (comma-separated) | from the pseudonymisation key |
+| `LSCB_RAW_RETENTION_DAYS` | days after a period's final compile its raw files are kept | 30 |
 
 | `LSCB_AIRFLOW_API_URL`, `LSCB_AIRFLOW_API_TOKEN` | where the portal announces uploads to Airflow | none |
 
@@ -30,11 +32,15 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lscb.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from transforms.sealing import FileSealer
 
 __all__ = ["ConfigurationError", "PseudonymisationKey", "Settings", "load_settings"]
 
@@ -96,10 +102,20 @@ class Settings(BaseSettings):
     portal_max_failures: int = 5
     portal_lockout_minutes: int = 15
     portal_secure_cookies: bool | None = None
-    portal_trust_proxy: bool = False
+    portal_address_max_failures: int = 20
+    portal_max_delay_seconds: int = 60
+    portal_trust_proxy: int = Field(default=0, ge=0)  # trusted proxy hops in front of the portal
     portal_validators: int = Field(default_factory=lambda: os.cpu_count() or 1)
     portal_warm_up: bool = True
     portal_url: str = "http://127.0.0.1:8000"
+    # the API (standard §8): token lifetime (at most 60), requests per client per minute and at once
+    api_token_minutes: int = 60
+    api_rate_per_minute: int = 120
+    api_burst: int = 30
+    # `lscb push`, the reference client: where the API is (default: the portal's /api/v1) and the
+    # client's secret (never on the command line)
+    api_url: str | None = None
+    api_client_secret: SecretStr | None = None
 
     smtp_host: str | None = None
     smtp_port: int = 25
@@ -111,6 +127,8 @@ class Settings(BaseSettings):
     national_team_email: str | None = None
     airflow_api_url: str | None = None
     airflow_api_token: SecretStr | None = None
+    files_key: SecretStr | None = None
+    raw_retention_days: int = Field(default=30, ge=0)
 
     # ---- resolved values
 
@@ -146,6 +164,25 @@ class Settings(BaseSettings):
         if self.demo:
             return demo_key()
         raise ConfigurationError("no pseudonymisation key: set LSCB_PSEUDONYMISATION_KEY (or LSCB_DEMO=1 for a demo)")
+
+    def files_sealer(self, key: PseudonymisationKey | None = None) -> FileSealer:
+        """What seals raw files at rest (uploads, the inbox archive): `LSCB_FILES_KEY` (one or
+        more Fernet keys, comma-separated: the first seals, all open), else a key derived from the
+        pseudonymisation key (`key`, or the settings' own), so the demo key works as it is."""
+        from transforms.sealing import FileSealer, SealError
+
+        if self.files_key is not None and self.files_key.get_secret_value().strip():
+            keys = [k for k in self.files_key.get_secret_value().split(",") if k.strip()]
+            try:
+                return FileSealer.from_keys(keys)
+            except SealError as error:
+                raise ConfigurationError(str(error)) from None
+        source = key or self.key()
+        return FileSealer.derived(source.secret, source.source)
+
+    def upload_location(self) -> str:
+        """Where the portal keeps uploads (sealed): `<data dir>/uploads`."""
+        return str(self.data_path() / "uploads")
 
 
 def load_settings() -> Settings:

@@ -19,6 +19,7 @@ from reports.compile import CompileOutcome, CompileTables, compile_tables, write
 from schemas.calendar import Period
 from store.engine import get_engine
 from store.national import load_national
+from transforms.link import CrossCouncilFinding
 
 
 def compile_period_tables(
@@ -45,3 +46,11 @@ def compile_period(
     tables = compile_period_tables(engine, period, population_csv=population_csv, today=today)
     tables = record_children_to_trace(engine, tables, today=today)  # the store's cases, and gaps' >28 days
     return write_compile(tables, Path(out_dir), population_given=population_csv is not None)
+
+
+def findings_through(engine: Engine | str, period: Period, *, today: date | None = None) -> list[CrossCouncilFinding]:
+    """Every cross-council finding (X1-X6) of the periods up to `period`, as the compile of
+    `period` on `today` makes them (nothing written). X1 for a closure in a period is decided
+    once the next period's deadline has passed (`transforms.link.x1_decided_through`)."""
+    tables = compile_period_tables(engine, period, today=today)
+    return [t.finding for t in tables.traceable]

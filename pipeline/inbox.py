@@ -8,18 +8,21 @@ Who sent a file is read from its name: `<GSS code>_<anything>.xlsx`, e.g. `E0600
 (an optional period code in the name is used as the claimed period). That is how the inbox says
 who uploaded a file; the portal stores uploads directly and never uses the inbox.
 
-After a file is processed it is moved, never deleted:
+After a file is processed it leaves the inbox:
 - stored (accepted, rejected with feedback, or a duplicate of a stored version) ->
-  `<archive>/<period>/<name>`;
-- refused (unreadable, hostile, not attributable to a council) -> `<quarantine>/<period>/<name>`
-  with `<name>.reason.txt` beside it (one line saying why, then the file's council and checksum).
+  `<archive>/<period>/<name>.sealed`: sealed with the files key (`pipeline.raw_files`), mode
+  0600 on a local disk (without a key, as the unit tests run it: moved as it is, `<name>`);
+- refused (unreadable, hostile, not attributable to a council) -> only
+  `<quarantine>/<period>/<name>.reason.txt` (one line saying why, then the file's council, period
+  and checksum): the quarantine keeps the reason and the hash, never the file.
 A name already taken by different content gets the checksum added (`<stem>.<sha12><suffix>`), so
 nothing is ever overwritten (an identical copy, the same bytes delivered again, takes its place).
+Retention (`pipeline.raw_files.purge_raw_files`) deletes both once the period's time is up.
 
 Processing is idempotent, keyed on council, period and checksum: `process_inbox_file` on a file
 that has already been moved finds it in the archive (and submits it again, which the store answers
-with "duplicate") or in the quarantine (and reports the recorded refusal), so a retry or a rerun
-never creates a second version and never fails because the file moved.
+with "duplicate") or its reason file in the quarantine (and reports the recorded refusal), so a
+retry or a rerun never creates a second version and never fails because the file moved.
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, cast
 
-from transforms.checksum import ALGORITHM, stream_checksum
+from transforms.checksum import ALGORITHM, bytes_checksum, stream_checksum
+from transforms.sealing import SEALED_SUFFIX, FileSealer, is_sealed
 
 REASON_SUFFIX = ".reason.txt"
 
@@ -167,9 +171,16 @@ def _ignored(name: str) -> bool:
 # ---------------------------------------------------------------------------------- reading
 
 
-def _checksum(fs: Any, path: str) -> str:
+def _checksum(fs: Any, path: str, sealer: FileSealer | None = None) -> str:
+    """The sha256 of a file's content: of what it holds opened, when it is sealed."""
     with fs.open(path, "rb") as handle:
-        return stream_checksum(handle)[0]
+        head = handle.read(64)
+        if not is_sealed(head):
+            handle.seek(0)
+            return stream_checksum(handle)[0]
+        if sealer is None:
+            return ""  # cannot tell: never the same content
+        return bytes_checksum(sealer.open(head + handle.read()))
 
 
 def _modified(fs: Any, path: str, info: dict[str, Any]) -> datetime:
@@ -227,20 +238,40 @@ def discover(inbox: Location) -> list[InboxFile]:
 # ---------------------------------------------------------------------------------- filing away
 
 
-def _free_name(fs: Any, folder: str, name: str, checksum: str) -> str:
-    """A destination in `folder` for `name` that overwrites nothing but an identical copy (the same
-    bytes delivered again, so nothing is lost and reruns do not pile up copies)."""
+def _free_name(
+    fs: Any, folder: str, name: str, checksum: str, *, tail: str = "", sealer: FileSealer | None = None
+) -> str:
+    """A destination in `folder` for `name` + `tail` that overwrites nothing but an identical copy
+    (the same bytes delivered again, so nothing is lost and reruns do not pile up copies)."""
     stem, dot, suffix = name.partition(".")
     suffix = dot + suffix
     candidates = [name, f"{stem}.{checksum[:12]}{suffix}"]
     counter = 1
     while True:
         for candidate_name in candidates:
-            candidate = _join(folder, candidate_name)
-            if not fs.exists(candidate) or _checksum(fs, candidate) == checksum:
+            candidate = _join(folder, candidate_name + tail)
+            if not fs.exists(candidate) or _same(fs, candidate, checksum, tail, sealer):
                 return candidate
         candidates = [f"{stem}.{checksum[:12]}.{counter}{suffix}"]
         counter += 1
+
+
+def _same(fs: Any, path: str, checksum: str, tail: str, sealer: FileSealer | None) -> bool:
+    if tail == REASON_SUFFIX:
+        return _reason_checksum(fs, path) == checksum
+    return _checksum(fs, path, sealer) == checksum
+
+
+def _reason_checksum(fs: Any, path: str) -> str | None:
+    """The checksum a reason file records (`sha256: ...`)."""
+    try:
+        with fs.open(path, "r") as handle:
+            for line in handle:
+                if line.startswith(f"{ALGORITHM}: "):
+                    return line.split(":", 1)[1].strip()
+    except FileNotFoundError:
+        return None
+    return None
 
 
 def _move(fs: Any, source: str, destination: str) -> None:
@@ -251,12 +282,31 @@ def _move(fs: Any, source: str, destination: str) -> None:
         fs.mv(source, destination)
 
 
-def _find_filed(fs: Any, folder: str, name: str, checksum: str) -> str | None:
-    """The copy of `name` with this checksum in `folder` (under its own or a checksummed name)."""
+def _seal_move(fs: Any, source: str, destination: str, sealer: FileSealer) -> None:
+    """Write `source` sealed to `destination` (0600 on a local disk), then delete `source`."""
+    with fs.open(source, "rb") as handle:
+        content = handle.read()
+    if _is_local(fs):
+        from pipeline.raw_files import write_private
+
+        mtime = os.stat(source).st_mtime
+        write_private(Path(destination), sealer.seal(content))
+        os.utime(destination, (mtime, mtime))  # keeps the time of receipt
+        os.unlink(source)
+    else:
+        fs.makedirs(str(PurePosixPath(destination).parent), exist_ok=True)
+        with fs.open(destination, "wb") as handle:
+            handle.write(sealer.seal(content))
+        fs.rm_file(source)
+
+
+def _find_filed(fs: Any, folder: str, name: str, checksum: str, *, sealer: FileSealer | None = None) -> str | None:
+    """The copy of `name` with this checksum in `folder` (under its own or a checksummed name,
+    sealed or not)."""
     if not fs.exists(folder):
         return None
     stem = name.partition(".")[0]
-    candidates = [_join(folder, name)] + sorted(
+    candidates = [_join(folder, name + SEALED_SUFFIX), _join(folder, name)] + sorted(
         info["name"]
         for info in fs.ls(folder, detail=True)
         if info.get("type") == "file"
@@ -264,45 +314,87 @@ def _find_filed(fs: Any, folder: str, name: str, checksum: str) -> str | None:
         and not info["name"].endswith(REASON_SUFFIX)
     )
     for candidate in candidates:
-        if fs.exists(candidate) and _checksum(fs, candidate) == checksum:
+        if fs.exists(candidate) and _checksum(fs, candidate, sealer) == checksum:
             return str(candidate)
     return None
 
 
-def _find_filed_anywhere(fs: Any, root: str, preferred: list[str], name: str, checksum: str) -> str | None:
-    """`_find_filed` in the preferred period folders first, then in every other one."""
+def _find_reason(fs: Any, folder: str, name: str, checksum: str) -> str | None:
+    """The reason file recorded for `name` with this checksum in `folder`."""
+    if not fs.exists(folder):
+        return None
+    stem = name.partition(".")[0]
+    candidates = [_join(folder, name + REASON_SUFFIX)] + sorted(
+        info["name"]
+        for info in fs.ls(folder, detail=True)
+        if info.get("type") == "file"
+        and PurePosixPath(info["name"]).name.startswith(f"{stem}.{checksum[:12]}")
+        and info["name"].endswith(REASON_SUFFIX)
+    )
+    for candidate in candidates:
+        if fs.exists(candidate) and _reason_checksum(fs, candidate) == checksum:
+            return str(candidate)
+    return None
+
+
+def _period_folders(fs: Any, root: str, preferred: list[str]) -> list[str]:
     folders = [_join(root, period) for period in preferred]
     if fs.exists(root):
         folders += sorted(
             str(info["name"]) for info in fs.ls(root, detail=True)
             if info.get("type") == "directory" and str(info["name"]) not in folders
         )  # fmt: skip
-    for folder in folders:
-        found = _find_filed(fs, folder, name, checksum)
+    return folders
+
+
+def _find_filed_anywhere(
+    fs: Any, root: str, preferred: list[str], name: str, checksum: str, *, sealer: FileSealer | None = None
+) -> str | None:
+    """`_find_filed` in the preferred period folders first, then in every other one."""
+    for folder in _period_folders(fs, root, preferred):
+        found = _find_filed(fs, folder, name, checksum, sealer=sealer)
         if found is not None:
             return found
     return None
 
 
-def archive_file(inbox: Location, name: str, archive: Location, period: str) -> str:
-    """Move `name` from the inbox to `<archive>/<period>/`; returns where it went."""
+def _find_reason_anywhere(fs: Any, root: str, preferred: list[str], name: str, checksum: str) -> str | None:
+    for folder in _period_folders(fs, root, preferred):
+        found = _find_reason(fs, folder, name, checksum)
+        if found is not None:
+            return found
+    return None
+
+
+def archive_file(
+    inbox: Location, name: str, archive: Location, period: str, *, sealer: FileSealer | None = None
+) -> str:
+    """Move `name` from the inbox to `<archive>/<period>/`, sealed when a `sealer` is given
+    (`<name>.sealed`); returns where it went."""
     fs, inbox_root = _resolve(inbox)
     _, archive_root = _resolve(archive)
     source = _join(inbox_root, name)
-    destination = _free_name(fs, _join(archive_root, period), name, _checksum(fs, source))
-    _move(fs, source, destination)
+    checksum = _checksum(fs, source)
+    tail = SEALED_SUFFIX if sealer is not None else ""
+    destination = _free_name(fs, _join(archive_root, period), name, checksum, tail=tail, sealer=sealer)
+    if sealer is not None:
+        _seal_move(fs, source, destination, sealer)
+    else:
+        _move(fs, source, destination)
     return str(destination)
 
 
 def quarantine_file(
     inbox: Location, name: str, quarantine: Location, period: str, reason: str, *, council_code: str | None = None
 ) -> str:
-    """Move `name` from the inbox to `<quarantine>/<period>/` with `<name>.reason.txt` beside it."""
+    """Record why `name` was refused in `<quarantine>/<period>/<name>.reason.txt` (with its sha256),
+    then delete it from the inbox: the quarantine keeps no copy of a refused file. Returns the
+    reason file's path."""
     fs, inbox_root = _resolve(inbox)
     _, quarantine_root = _resolve(quarantine)
     source = _join(inbox_root, name)
     checksum = _checksum(fs, source)
-    destination = _free_name(fs, _join(quarantine_root, period), name, checksum)
+    destination = _free_name(fs, _join(quarantine_root, period), name, checksum, tail=REASON_SUFFIX)
     reason_line = " ".join(reason.split()) or "refused"
     text = (
         f"{reason_line}\n"
@@ -312,20 +404,27 @@ def quarantine_file(
         f"{ALGORITHM}: {checksum}\n"
         f"quarantined_at: {datetime.now(UTC).isoformat(timespec='seconds')}\n"
     )
-    # The reason first, then the move: a crash in between leaves the file in the inbox (it is
-    # processed again) rather than a quarantined file without its reason.
-    fs.makedirs(str(PurePosixPath(destination).parent), exist_ok=True)
-    with fs.open(destination + REASON_SUFFIX, "w") as handle:
-        handle.write(text)
-    _move(fs, source, destination)
+    # The reason first, then the deletion: a crash in between leaves the file in the inbox (it
+    # is processed again) rather than a refused file gone without its reason.
+    if _is_local(fs):
+        from pipeline.raw_files import write_private
+
+        write_private(Path(destination), text.encode("utf-8"))
+    else:
+        fs.makedirs(str(PurePosixPath(destination).parent), exist_ok=True)
+        with fs.open(destination, "w") as handle:
+            handle.write(text)
+    fs.rm_file(source)
     return str(destination)
 
 
-def read_reason(quarantined_path: str, location: Location) -> str:
-    """The one-line reason recorded beside a quarantined file."""
+def read_reason(reason_path: str, location: Location) -> str:
+    """The one-line reason recorded in a quarantine reason file."""
     fs, _ = _resolve(location)
+    if not reason_path.endswith(REASON_SUFFIX):
+        reason_path += REASON_SUFFIX
     try:
-        with fs.open(quarantined_path + REASON_SUFFIX, "r") as handle:
+        with fs.open(reason_path, "r") as handle:
             return handle.readline().strip() or "refused"
     except FileNotFoundError:
         return "refused (no reason file)"
@@ -347,6 +446,23 @@ def local_copy(location: Location, path: str) -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def _opened(location: Location, path: str, sealer: FileSealer | None) -> Iterator[Path]:
+    """A local, readable copy of a filed-away file: opened into a private temporary file when it
+    is sealed (deleted afterwards), else as `local_copy` gives it."""
+    fs, _ = _resolve(location)
+    with fs.open(path, "rb") as handle:
+        head = handle.read(64)
+    if not is_sealed(head):
+        with local_copy(location, path) as local:
+            yield local
+        return
+    from pipeline.raw_files import opened_copy
+
+    with fs.open(path, "rb") as handle, opened_copy(handle.read(), PurePosixPath(path).name, sealer) as plain:
+        yield plain
+
+
 # ---------------------------------------------------------------------------------- processing
 
 Submitter = Callable[..., Any]  # pipeline.receive.submit_file's signature
@@ -363,6 +479,7 @@ def process_inbox_file(
     secret: bytes | None = None,
     submitted_by: str = "inbox",
     submit: Submitter | None = None,
+    sealer: FileSealer | None = None,
 ) -> FileOutcome:
     """Validate and store one inbox file, then archive or quarantine it. Never deletes a file.
 
@@ -370,8 +487,11 @@ def process_inbox_file(
     was stored under, else the one its name claims, else `period` (the run's). The period the
     council claims is read from the file name when present, else from the file itself (store).
     Raises `InboxFileMissing` when the file is nowhere to be found; a refused file is an outcome
-    (status `refused`, with `reason`), not an exception. Exceptions from the store (database down,
-    a bug) propagate with the file left in the inbox, so a retry picks it up again.
+    (status `refused`, with `reason`), not an exception. Archived files are sealed with `sealer`,
+    by default a key derived from `secret` (`transforms.sealing.FileSealer.derived`); only a
+    caller with a `submit` of its own and no key (the unit tests) archives files as they are.
+    Exceptions from the store (database down, a bug) propagate with the file left in the inbox,
+    so a retry picks it up again.
     """
     ref = item if isinstance(item, InboxFile) else InboxFile.from_dict(item)
     if submit is None:
@@ -380,6 +500,8 @@ def process_inbox_file(
         from pipeline.receive import submit_file
 
         submit = cast(Submitter, submit_file)
+    if sealer is None and secret is not None:
+        sealer = FileSealer.derived(secret, "the pseudonymisation key")
     fs, inbox_root = _resolve(inbox)
     _, archive_root = _resolve(archive)
     _, quarantine_root = _resolve(quarantine)
@@ -411,22 +533,22 @@ def process_inbox_file(
         if outcome.status == "refused":
             moved = quarantine_file(inbox, ref.name, quarantine, own, outcome.reason, council_code=ref.council_code)
         else:
-            moved = archive_file(inbox, ref.name, archive, own)
+            moved = archive_file(inbox, ref.name, archive, own, sealer=sealer)
         return _replace(outcome, moved_to=moved)
 
     # Already filed away by an earlier attempt (a retry after the move, or a rerun): under the
     # period it claims or the run's, else under whichever period folder it was filed in.
     preferred = [p for p in dict.fromkeys((ref.claimed_period, period)) if p]
-    quarantined = _find_filed_anywhere(fs, quarantine_root, preferred, ref.name, ref.checksum)
+    quarantined = _find_reason_anywhere(fs, quarantine_root, preferred, ref.name, ref.checksum)
     if quarantined is not None:
         reason = read_reason(quarantined, quarantine)
         filed_in = PurePosixPath(quarantined).parent.name
         return FileOutcome(
             ref.name, ref.council_code, filed_in, ref.checksum, "refused", None, 0, 0, quarantined, reason, True
         )
-    archived = _find_filed_anywhere(fs, archive_root, preferred, ref.name, ref.checksum)
+    archived = _find_filed_anywhere(fs, archive_root, preferred, ref.name, ref.checksum, sealer=sealer)
     if archived is not None and ref.council_code is not None:
-        with local_copy(archive, archived) as local:
+        with _opened(archive, archived, sealer) as local:
             result = submit(
                 local,
                 ref.council_code,

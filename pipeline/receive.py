@@ -5,6 +5,11 @@ Order of work, and why:
    `duplicate`: nothing is created, the outcome points at the existing version;
 2. validate (outside any transaction: it takes a while) with the council's previous accepted
    return for PRV-01;
+   **attribution**: a file whose About names another council than the uploader's (ABT-05 on
+   council_code: the portal session's council, `lscb submit --council`, the inbox file's name)
+   is refused here (REF-COUNCIL), before anything of it is stored: the uploader gets one line,
+   nothing of its children (findings, local_child_ids, records) reaches anyone's history, and the
+   attempt is audited (`refused`, with both councils, the file's name and checksum);
 3. pseudonymise the children in memory (the raw UPN/NHS columns are dropped here);
 4. `store.write.write_version`: one transaction for the version, its findings, facts, child
    records and an audit row.
@@ -34,6 +39,8 @@ from transforms.findings import Finding
 
 if TYPE_CHECKING:  # validation is imported when a return is validated, not when this module is
     from transforms.validate.model import PreviousReturn, ValidationResult
+
+REF_COUNCIL = "REF-COUNCIL"  # the standard's refusal for a file naming another council
 
 OutcomeStatus = Literal["accepted", "rejected", "refused", "duplicate"]
 
@@ -168,6 +175,201 @@ def submit_file(
     )
 
 
+# ---- a JSON document (the API, standard §8) ---------------------------------------------------------
+
+
+def submit_json(
+    body: bytes,
+    council_code: str,
+    *,
+    period: str,
+    secret: bytes,
+    engine_or_url: Engine | str,
+    submitted_by: str,
+    received_at: datetime | None = None,
+    source_name: str = "api.json",
+    delta: bool = False,
+) -> SubmitOutcome:
+    """A return sent as JSON, for `council_code` (the API client's own council) and `period` (the
+    URL's): the same as `submit_file` (duplicate by checksum, the same validation with the
+    previous accepted return, pseudonymisation, one write), findings located by JSON Pointer.
+
+    `delta=True` (PATCH, §8): `body` changes the return as it stood after the council's last JSON
+    submission for the period (`transforms.delta`); the whole result is validated and stored as
+    the next version. A body refused as JSON (REF-JSON, ...), or a delta with nothing to apply
+    to, is an outcome that stores nothing."""
+    from transforms.ingest import Refused
+    from transforms.ingest.json_return import locate_by_pointer, parse, read_document
+    from transforms.validate import validate_return
+
+    code = normalise_council(council_code)
+    period_code = normalise_period(period)
+    submitted_by = check_actor(submitted_by, "submitted_by")
+    received = _aware(received_at)
+    engine = get_engine(engine_or_url)
+    require_ready(engine)
+    carried: dict[int, Any] = {}
+    try:
+        document = parse(body, source_name)
+        if delta:
+            read_document(document, source_name=source_name, delta=True)  # shape and types of the delta itself
+            document, carried = _apply_delta(engine, code, period_code, document, source_name)
+        keys = _child_keys(document, carried, secret)
+        checksum = _content_checksum(document, keys)
+        existing = find_duplicate(engine, code, period_code, checksum)
+        if existing is not None:
+            return _duplicate_outcome(existing)
+        sent = read_document(document, source_name=source_name, checksum=checksum, size_bytes=len(body))
+        result = validate_return(
+            sent.ret,
+            claimed_council=code,
+            claimed_period=period_code,
+            previous=_previous(engine, code, period_code),
+            today=received.astimezone(LONDON).date(),
+        )
+    except Refused as refused:
+        record_event(
+            engine,
+            submitted_by,
+            "refused",
+            council_code=code,
+            period=period_code,
+            detail={"refusal": refused.refusal, "source_name": source_name, "size_bytes": len(body), "delta": delta},
+        )
+        return SubmitOutcome(
+            status="refused", council_code=code, period=period_code, message=refused.reason, refusal=refused.refusal
+        )
+    findings = locate_by_pointer(result.findings, sent.pointers)
+    if carried:
+        from transforms.delta import carry_over
+
+        # a carried child's findings count like any other's: a delta cannot hide an old error
+        findings = carry_over(findings, carried, document)
+    result.findings = findings
+    result.source_name = source_name
+    outcome = store_validated(
+        result,
+        code,
+        secret=secret,
+        engine_or_url=engine,
+        submitted_by=submitted_by,
+        received_at=received,
+        claimed_period=period_code,
+        file_format="json",
+        size_bytes=len(body),
+        carried_keys={index + 2: _stored_keys(c.keys) for index, c in carried.items()},
+    )
+    if outcome.submission_id is not None and outcome.status in ("accepted", "rejected"):
+        _keep_state(
+            engine,
+            code,
+            period_code,
+            document=document,
+            carried=carried,
+            keys=keys,
+            findings=findings,
+            submission_id=outcome.submission_id,
+        )
+    return outcome
+
+
+def _apply_delta(
+    engine: Engine, council_code: str, period: str, delta: dict[str, Any], source_name: str
+) -> tuple[dict[str, Any], dict[int, Any]]:
+    from store.api import find_state
+    from transforms.delta import apply_delta
+    from transforms.ingest.refusals import refuse
+
+    with engine.connect() as connection:
+        state = find_state(connection, council_code, period)
+    if state is None:
+        raise refuse(
+            "REF-JSON",
+            source_name,
+            pointer="/ (the document)",
+            detail=f"there is no return for {period} to apply a delta to; send the whole return first (POST)",
+        )
+    return apply_delta(dict(state["document"]), delta)
+
+
+def _child_keys(document: dict[str, Any], carried: dict[int, Any], secret: bytes) -> list[dict[str, Any]]:
+    """Each child's keys and birth month: a carried child's as kept, a sent child's made now."""
+    from transforms.pseudonymise import key_for
+
+    keys: list[dict[str, Any]] = []
+    for index, child in enumerate(document.get("children", [])):
+        if index in carried:
+            keys.append(dict(carried[index].keys))
+            continue
+        upn, nhs = child.get("upn"), child.get("nhs_number")
+        keys.append(
+            {
+                "upn_key": key_for("UPN", upn, secret) if isinstance(upn, str) and upn.strip() else None,
+                "nhs_key": key_for("NHS", nhs, secret) if isinstance(nhs, str) and nhs.strip() else None,
+                "birth_month": _birth_month(child.get("date_of_birth")),
+            }
+        )
+    return keys
+
+
+def _content_checksum(document: dict[str, Any], keys: list[dict[str, Any]]) -> str:
+    """A JSON return is known by its content (identifiers by their keys), however it was sent:
+    the same whole return again, in full or as a delta, is a duplicate and stores nothing."""
+    import hashlib
+    import json
+
+    from transforms.delta import IDENTITY_FIELDS
+
+    children = [
+        {**{k: v for k, v in child.items() if k not in IDENTITY_FIELDS}, "_keys": keys[i]}
+        for i, child in enumerate(document.get("children", []))
+    ]
+    canonical = json.dumps({**document, "children": children}, sort_keys=True, default=str)
+    return hashlib.sha256(b"json-return:" + canonical.encode()).hexdigest()
+
+
+def _keep_state(
+    engine: Engine,
+    council_code: str,
+    period: str,
+    *,
+    document: dict[str, Any],
+    carried: dict[int, Any],
+    keys: list[dict[str, Any]],
+    findings: list[Finding],
+    submission_id: int,
+) -> None:
+    """What the next delta applies to: the return as it now stands, without raw identifiers."""
+    from store.api import save_state
+    from transforms.delta import state_of
+
+    state = state_of(document, keys, findings, carried)
+    with engine.begin() as connection:
+        save_state(
+            connection, council_code, period, submission_id=submission_id, document=state, updated_at=datetime.now(UTC)
+        )
+
+
+def _stored_keys(keys: dict[str, Any]) -> dict[str, Any]:
+    month = keys.get("birth_month")
+    return {**keys, "birth_month": date.fromisoformat(month) if month else None}
+
+
+def _birth_month(value: object) -> str | None:
+    """The birth month as stored (ISO, first of the month), from ISO or DD/MM/YYYY text."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        parsed = date.fromisoformat(text[:10])
+    except ValueError:
+        try:
+            parsed = datetime.strptime(text.split()[0], "%d/%m/%Y").date()
+        except ValueError:
+            return None
+    return parsed.replace(day=1).isoformat()
+
+
 def _previous(engine: Engine, council_code: str, period: str) -> PreviousReturn | None:
     with engine.connect() as connection:
         return previous_return(connection, council_code, period)
@@ -248,13 +450,26 @@ def store_validated(
     claimed_period: str | None = None,
     file_format: str = "xlsx",
     size_bytes: int = 0,
+    carried_keys: dict[int, dict[str, Any]] | None = None,
 ) -> SubmitOutcome:
-    """Store a `ValidationResult` as the next version of the council's period (one transaction)."""
+    """Store a `ValidationResult` as the next version of the council's period (one transaction).
+
+    A return whose About names another council is refused instead (`misattributed`).
+
+    `carried_keys`: children of an API delta carried over unchanged (by the typed frame's index),
+    whose keys and birth month are kept from when they came in (`transforms.delta`)."""
     code = normalise_council(council_code)
     submitted_by = check_actor(submitted_by, "submitted_by")
     received = _aware(received_at)
     engine = get_engine(engine_or_url)
     require_ready(engine)
+
+    other = misattributed(result)
+    if other is not None:
+        return _refuse_misattributed(
+            engine, result, code=code, other=other, submitted_by=submitted_by, claimed_period=claimed_period,
+            size_bytes=size_bytes,
+        )  # fmt: skip
 
     period = _parse_period(claimed_period) or _parse_period(result.period)
     if period is None:
@@ -290,6 +505,8 @@ def store_validated(
             "Activity": dict(result.typed.activity),
         }
         children = child_rows(result.typed.children, secret, code, period.code)
+        for row in children if carried_keys else ():
+            row.update(carried_keys.get(row["row"], {}))  # type: ignore[union-attr]
     late = period.is_late(received)
     status = "accepted" if accepted else "rejected"
     stored = write_version(
@@ -338,6 +555,61 @@ def store_validated(
         queries=result.queries,
         findings=list(result.findings),
         message=message,
+    )
+
+
+def misattributed(result: ValidationResult) -> str | None:
+    """The council a return's About names when it is not the uploader's, else None.
+
+    ABT-05 on council_code is the one place that decides "another council" (with the register's
+    code history: a predecessor's or successor's code is the same council); an About council
+    that cannot be read is not a claim on another council (the return is rejected as usual)."""
+    if any(f.rule == "ABT-05" and f.field == "council_code" for f in result.findings):
+        return result.council_code or "another council"
+    return None
+
+
+def _refuse_misattributed(
+    engine: Engine,
+    result: ValidationResult,
+    *,
+    code: str,
+    other: str,
+    submitted_by: str,
+    claimed_period: str | None,
+    size_bytes: int,
+) -> SubmitOutcome:
+    from schemas.register import load_register
+    from schemas.standard import load_standard
+
+    register = load_register()
+
+    def named(council: str) -> str:
+        found = register.find(council)
+        return f"{found.name} ({found.council_code})" if found is not None else council[:20]
+
+    period = _parse_period(claimed_period) or _parse_period(result.period)
+    record_event(
+        engine,
+        submitted_by,
+        "refused",
+        council_code=code,
+        period=period.code if period else None,
+        detail={
+            "refusal": REF_COUNCIL,
+            "about_council_code": other[:20],
+            "source_name": result.source_name,
+            "checksum": result.checksum,
+            "size_bytes": size_bytes,
+        },
+    )
+    text = load_standard().refusal(REF_COUNCIL).message.format(about=named(other), claimed=named(code))
+    return SubmitOutcome(
+        status="refused",
+        council_code=code,
+        period=period.code if period else None,
+        message=f"{result.source_name}: {text}",
+        refusal=REF_COUNCIL,
     )
 
 

@@ -37,6 +37,7 @@ from store.tracing import (
 )
 from store.tracing import record_compile as store_compile
 from transforms.link import (
+    PROVISIONAL_X1,
     RESOLUTION_LABELS,
     RESOLUTIONS,
     RULE_RESOLUTIONS,
@@ -107,6 +108,11 @@ class TraceView:
     def resolutions(self) -> dict[str, str]:
         """The answers a council may give this case: code -> label."""
         return {code: RESOLUTION_LABELS[code] for code in RULE_RESOLUTIONS.get(self.rule, RESOLUTIONS)}
+
+    @property
+    def provisional(self) -> bool:
+        """A provisional X1 (§8) from the daily run: the quarter's X1 will decide."""
+        return self.rule == PROVISIONAL_X1
 
     @property
     def resolution_label(self) -> str | None:
@@ -475,3 +481,33 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
+
+
+# ---- provisional X1 (§8): the daily run ----------------------------------------------------------------
+
+
+def provisional_run(engine: Engine | str, *, today: date | None = None) -> dict[str, int]:
+    """The daily run of provisional X1: over each council's latest current return (any period),
+    the children closed MOVED_OUT more than 28 days ago by a council that submitted in the last
+    week, and not in the receiving council's latest data (`transforms.link.provisional_x1`),
+    recorded as cases both councils see on their "children to trace" pages; those the quarter
+    has decided meanwhile, or whose child arrived, go. Returns counts (new, seen_again, gone)."""
+    from schemas.calendar import LONDON, Period
+    from store.national import load_national
+    from store.tracing import record_provisional
+    from transforms.link import provisional_x1
+
+    engine = get_engine(engine)
+    require_ready(engine)
+    day = today or datetime.now(LONDON).date()
+    data = load_national(engine, Period.containing(day))
+    subs = data.submissions
+    children = data.children
+    latest = subs.groupby("council_code", as_index=False)["received_at"].max() if not subs.empty else subs
+    if not children.empty:
+        # each council's latest period with a current version: "its latest data"
+        newest = children.groupby("council_code")["period"].transform("max")
+        children = children[children["period"] == newest]
+    cases = provisional_x1(children, latest, today=day) if not children.empty else []
+    with engine.begin() as connection:
+        return record_provisional(connection, cases, rule=PROVISIONAL_X1, today=day)

@@ -6,13 +6,21 @@
   the database holds only its sha256 with the user, the CSRF token and two timestamps, so the
   server ends it after `idle_timeout` without a request or `absolute_timeout` after sign-in,
   whatever the cookie says. Signing out or disabling the account deletes it.
-- Sign-in failures are counted per account and per client IP; `max_failures` within `lockout`
-  locks that account / IP out until the window has passed (checked before the password).
+- Sign-in failures are counted per account and per client address within `lockout` (the
+  window). Nobody is locked out: after `max_failures` failures for an account (or
+  `address_max_failures` from one address) each further attempt must wait a growing delay after
+  the latest failure (1 s, 2 s, 4 s, ... at most `max_delay`); an attempt inside the delay is
+  answered "wait N seconds" without its password being checked, and is not counted. The owner
+  with the right password gets in once the delay has passed, however many wrong guesses others
+  made; a guesser gets one try per delay. The failure is recorded before the password is
+  checked (and withdrawn on success), so concurrent guesses cannot all slip through one gap.
+  The address is the one `portal.client.client_address` trusts (the right-most untrusted hop).
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 import secrets
 from collections.abc import Mapping
@@ -25,6 +33,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import Engine
 
 from store import accounts as db
+from store.engine import write_if_free
 
 Role = Literal["council", "analyst", "admin"]
 MIN_PASSWORD_LENGTH = 12
@@ -62,8 +71,9 @@ class Session:
 
 @dataclass(frozen=True)
 class SignIn:
-    outcome: Literal["ok", "bad", "locked"]
+    outcome: Literal["ok", "bad", "locked"]  # locked: slowed down, try again in `wait_seconds`
     user: User | None = None
+    wait_seconds: int = 0
 
 
 def normalise_email(email: str) -> str:
@@ -104,6 +114,8 @@ class Accounts:
         absolute_timeout: timedelta = timedelta(hours=8),
         max_failures: int = 5,
         lockout: timedelta = timedelta(minutes=15),
+        address_max_failures: int = 20,
+        max_delay: timedelta = timedelta(seconds=60),
         hasher: PasswordHasher | None = None,
     ) -> None:
         self.engine = engine
@@ -113,6 +125,8 @@ class Accounts:
         self.absolute_timeout = absolute_timeout
         self.max_failures = max_failures
         self.lockout = lockout
+        self.address_max_failures = address_max_failures
+        self.max_delay = max_delay
 
     # ---- accounts ----
     def add_user(self, email: str, role: str, password: str, council_code: str | None = None) -> User:
@@ -180,19 +194,42 @@ class Accounts:
         return user
 
     # ---- sign-in ----
-    def is_locked(self, email: str, client_ip: str) -> bool:
+    def _delay(self, count: int, free: int) -> timedelta:
+        """How long after the latest failure the next attempt must wait, `count` failures in."""
+        if count < free:
+            return timedelta(0)
+        return min(self.max_delay, timedelta(seconds=2 ** min(count - free, 30)))
+
+    def wait_needed(self, email: str, client_ip: str) -> timedelta:
+        """How long this account, from this address, must still wait before a sign-in is tried."""
         since = db.utcnow() - self.lockout
+        now = db.utcnow()
+        wait = timedelta(0)
         with self.engine.connect() as conn:
-            return (
-                db.count_login_failures(conn, "account", normalise_email(email), since) >= self.max_failures
-                or db.count_login_failures(conn, "ip", client_ip, since) >= self.max_failures
-            )
+            for scope, subject, free in (
+                ("account", normalise_email(email), self.max_failures),
+                ("ip", client_ip, self.address_max_failures),
+            ):
+                count, latest = db.login_failure_stats(conn, scope, subject, since)
+                if latest is not None:
+                    wait = max(wait, latest + self._delay(count, free) - now)
+        return wait
+
+    def is_locked(self, email: str, client_ip: str) -> bool:
+        return self.wait_needed(email, client_ip) > timedelta(0)
 
     def authenticate(self, email: str, password: str, client_ip: str) -> SignIn:
         email = normalise_email(email)[:254]
         client_ip = client_ip[:254]
-        if self.is_locked(email, client_ip):
-            return SignIn("locked")
+        wait = self.wait_needed(email, client_ip)
+        if wait > timedelta(0):
+            return SignIn("locked", wait_seconds=max(1, math.ceil(wait.total_seconds())))
+        # counted as a failure before the (slow) check, withdrawn on success: a burst of guesses
+        # sent together meets the delay too
+        attempted = db.utcnow()
+        with self.engine.begin() as conn:
+            db.insert_login_failures(conn, [("account", email), ("ip", client_ip)], attempted)
+            db.delete_login_failures(conn, before=attempted - self.lockout)  # outside every window now
         with self.engine.connect() as conn:
             row = db.find_user_by_email(conn, email)
         if row is None and self._dummy_hash is None:
@@ -205,13 +242,10 @@ class Accounts:
             ok = False
         user = _user(row) if row else None
         if not ok or user is None or user.disabled:
-            now = db.utcnow()
-            with self.engine.begin() as conn:
-                db.insert_login_failures(conn, [("account", email), ("ip", client_ip)], now)
-                db.delete_login_failures(conn, before=now - self.lockout)  # outside every window now
             return SignIn("bad")
         with self.engine.begin() as conn:
             db.delete_login_failures(conn, scope="account", subject=email)
+            db.delete_login_failure(conn, "ip", client_ip, attempted)  # this attempt was not a failure
             values: dict[str, object] = {"last_login_at": db.utcnow()}
             if self.hasher.check_needs_rehash(stored_hash):
                 values["password_hash"] = self.hasher.hash(password)
@@ -234,17 +268,21 @@ class Accounts:
         """The live session for a token, touching its idle timer; None when unknown or expired."""
         key = _token_hash(token)
         now = db.utcnow()
-        with self.engine.begin() as conn:
+        # a read first (no write lock: on SQLite a stalled writer must not hold up every page);
+        # a write only when the session ends or its idle timer is due a touch
+        with self.engine.connect() as conn:
             row = db.find_session(conn, key)
-            if row is None:
-                return None
-            created, seen = row["session_created_at"], row["session_last_seen_at"]
-            user = _user(row)
-            if now - created > self.absolute_timeout or now - seen > self.idle_timeout or user.disabled:
+        if row is None:
+            return None
+        created, seen = row["session_created_at"], row["session_last_seen_at"]
+        user = _user(row)
+        if now - created > self.absolute_timeout or now - seen > self.idle_timeout or user.disabled:
+            with self.engine.begin() as conn:
                 db.delete_sessions(conn, token_hash=key)
-                return None
-            if now - seen > timedelta(seconds=15):  # do not write on every request
-                db.touch_session(conn, key, now)
+            return None
+        if now - seen > timedelta(seconds=15):  # do not write on every request
+            # best effort: when a writer holds SQLite's lock, the timer waits for the next request
+            write_if_free(self.engine, lambda conn: db.touch_session(conn, key, now))
         return Session(user=user, csrf_token=row["csrf_token"], created_at=created, last_seen_at=now)
 
     def end_session(self, token: str) -> None:

@@ -23,6 +23,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from portal.accounts import Accounts
+from portal.api.app import ApiContext, create_api
 from portal.client import is_https
 from portal.context import Portal, portal_of
 from portal.errors import CsrfFailed, LoginRequired, NotFound
@@ -52,6 +53,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 async def security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    portal_app = request.app  # taken first: a mounted app (the API) puts itself in the scope
     response = await call_next(request)
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
@@ -60,7 +62,7 @@ async def security_headers(request: Request, call_next: Callable[[Request], Awai
     headers.setdefault("Referrer-Policy", "same-origin")
     if not request.url.path.startswith(prefix(request) + "/static/"):
         headers.setdefault("Cache-Control", "no-store")
-    if is_https(request, portal_of(request.app).settings):
+    if is_https(request, portal_of(portal_app).settings):
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     return response
 
@@ -117,6 +119,7 @@ def create_app(
     service: PortalService | None = None,
     accounts: Accounts | None = None,
     settings: PortalConfig | None = None,
+    api: ApiContext | None = None,
 ) -> FastAPI:
     """The portal over `service`, `accounts` and `settings` (tests), or, without them, over the
     project's settings, store and key, built at first use."""
@@ -136,6 +139,7 @@ def create_app(
     for area in (auth, councils, review, tracing, national, audit, admin):
         app.include_router(area.router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.mount("/api/v1", create_api(api), name="api")  # the API of the standard (§8): JSON, OAuth 2.0
     return app
 
 

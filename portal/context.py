@@ -40,12 +40,15 @@ def build_default() -> Portal:
         absolute_timeout=settings.absolute_timeout,
         max_failures=settings.max_failures,
         lockout=settings.lockout,
+        address_max_failures=settings.address_max_failures,
+        max_delay=settings.max_delay,
     )
     from lscb.airflow_api import announcer
     from lscb.mail import mailer
 
     service = StoreService(
         engine, settings.upload_dir, secret=key.secret, validators=settings.validators,
+        sealer=project.files_sealer(key),
         mailer=mailer(project), portal_url=project.portal_url,
         announcer=announcer(project.airflow_api_url,
                             project.airflow_api_token.get_secret_value() if project.airflow_api_token else None),

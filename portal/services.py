@@ -251,7 +251,11 @@ class PortalService(Protocol):
 
     def write_template(self, council_code: str, period: str, out: Path) -> Path: ...
 
-    def write_feedback(self, submission: SubmissionView, fmt: FeedbackFormat, out: Path) -> Path: ...
+    def write_feedback(
+        self, submission: SubmissionView, fmt: FeedbackFormat, out: Path, *, birth_month_only: bool = False
+    ) -> Path:
+        """The feedback file; `birth_month_only` for anyone but the council (standard §6)."""
+        ...
 
     def tracker(self, period: Period, today: date | None = None) -> list[TrackerRow]:
         """One row per council the register expects for the period, in code order: the national

@@ -6,10 +6,15 @@ settings object (`lscb.settings.Settings`, variables `LSCB_PORTAL_*`); tests bui
   and every worker of one installation agrees.
 - `LSCB_PORTAL_SECURE_COOKIES`: `1` forces the Secure cookie flag, `0` turns it off; by default
   it is set whenever the request came over https (directly or via `X-Forwarded-Proto` when
-  `LSCB_PORTAL_TRUST_PROXY=1`).
+  `LSCB_PORTAL_TRUST_PROXY` is 1 or more).
 - `LSCB_PORTAL_IDLE_MINUTES` (30), `LSCB_PORTAL_ABSOLUTE_HOURS` (8): server-side session expiry.
-- `LSCB_PORTAL_MAX_FAILURES` (5) failed sign-ins per account or per client IP within
-  `LSCB_PORTAL_LOCKOUT_MINUTES` (15) lock that account / IP out for that window.
+- Sign-in slow-down (`portal.accounts`): failures count for `LSCB_PORTAL_LOCKOUT_MINUTES` (15);
+  after `LSCB_PORTAL_MAX_FAILURES` (5) for one account, or `LSCB_PORTAL_ADDRESS_MAX_FAILURES` (20)
+  from one address, each further attempt waits a growing delay (1 s, 2 s, 4 s, ... at most
+  `LSCB_PORTAL_MAX_DELAY_SECONDS`, 60). Nobody is locked out.
+- `LSCB_PORTAL_TRUST_PROXY` (0): how many proxies in front of the portal append to
+  `X-Forwarded-For` and are trusted. The client's address is the right-most entry that is not
+  one of them (`portal.client`); 0 trusts no header and uses the connection's peer.
 - `LSCB_PORTAL_VALIDATORS` (one per core): processes that check and store uploads (0: in the web
   process); `LSCB_PORTAL_WARM_UP=0`: do not build the validator when the server starts.
 - The compiled outputs analysts may download are where the compile and the annual build write
@@ -46,7 +51,9 @@ class PortalConfig:
     max_failures: int = 5
     lockout: timedelta = timedelta(minutes=15)
     secure_cookies: bool | None = None  # None: Secure whenever the request came over https
-    trust_proxy: bool = False
+    address_max_failures: int = 20
+    max_delay: timedelta = timedelta(seconds=60)
+    trust_proxy: int = 0  # trusted proxy hops (each appends one X-Forwarded-For entry)
     max_upload_bytes: int = field(default_factory=_max_upload_bytes)
     cookie_name: str = "lscb_session"
     validators: int = 0  # processes that check and store uploads; 0 = in the web process
@@ -57,7 +64,7 @@ class PortalConfig:
         data = settings.data_path()
         return cls(
             secret_key=_secret_key(settings, data),
-            upload_dir=data / "uploads",
+            upload_dir=Path(settings.upload_location()),
             work_dir=data / "portal",
             outputs_dir=Path(settings.location("outputs")),
             annual_dir=Path(settings.location("annual")),
@@ -66,6 +73,8 @@ class PortalConfig:
             max_failures=settings.portal_max_failures,
             lockout=timedelta(minutes=settings.portal_lockout_minutes),
             secure_cookies=settings.portal_secure_cookies,
+            address_max_failures=settings.portal_address_max_failures,
+            max_delay=timedelta(seconds=settings.portal_max_delay_seconds),
             trust_proxy=settings.portal_trust_proxy,
             validators=max(0, settings.portal_validators),
             warm_up_validation=settings.portal_warm_up,

@@ -3,8 +3,10 @@ explanations, sign-off and the audit log; `reports.template` and `reports.feedba
 
 An upload goes through `store.submit_file`, exactly as `lscb submit` does, so it is a
 stored submission at once and the quarterly DAG's national compile includes it. The uploaded bytes
-stay under `<data dir>/uploads/<council>/<period>/<checksum>.<xlsx|zip>` (the portal writes them
-there), which is what the feedback workbook is rebuilt from.
+are then kept sealed (`pipeline.raw_files`: the files key, mode 0600) under
+`<data dir>/uploads/<council>/<period>/<checksum>.<xlsx|zip>.sealed`, which is what the feedback
+workbook is rebuilt from; a refused upload is not kept at all. Retention deletes them
+(`pipeline.raw_files.purge_raw_files`).
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     from lscb.airflow_api import AssetAnnouncer
     from pipeline.chase import Mailer
     from pipeline.tracing import TraceView, TracingSummary
+    from transforms.sealing import FileSealer
 
 
 def _parse_time(value: Any) -> datetime:
@@ -168,11 +171,16 @@ class StoreService:
         mailer: Mailer | None = None,
         portal_url: str = "",
         announcer: AssetAnnouncer | None = None,
+        sealer: FileSealer | None = None,
     ) -> None:
+        from transforms.sealing import FileSealer
+
         self.engine = engine
         self.upload_dir = upload_dir
         self.validators = max(0, validators)
         self._secret = secret
+        # the files key (LSCB_FILES_KEY), else one derived from the pseudonymisation key
+        self._sealer = sealer or FileSealer.derived(secret, "the pseudonymisation key")
         self.initializer: Callable[[], None] = _warm_validator  # what each validator process runs first
         self.mailer = mailer  # None: uploads are not mailed about (tests, a portal without mail)
         self.portal_url = portal_url
@@ -210,6 +218,30 @@ class StoreService:
             pool.shutdown(wait=True, cancel_futures=True)
 
     def submit(
+        self, path: Path, council_code: str, *, submitted_by: str, claimed_period: str, display_name: str
+    ) -> UploadOutcome:
+        """Check and store the upload at `path` (plaintext, just received), then keep it sealed
+        for the feedback (or, refused or failed, not at all): the plaintext is gone either way."""
+        try:
+            outcome = self._check_and_store(
+                path, council_code, submitted_by=submitted_by, claimed_period=claimed_period, display_name=display_name
+            )
+            if outcome.status != "refused" and outcome.period:
+                from pipeline.raw_files import seal_file, sealed_name
+                from pipeline.receive import file_format
+                from transforms.checksum import file_checksum
+
+                fmt = file_format(display_name)
+                kept = self._upload_file(council_code, outcome.period, file_checksum(path)[0], fmt)
+                if kept.exists():  # the same bytes kept already (a duplicate)
+                    path.unlink(missing_ok=True)
+                else:
+                    seal_file(path, kept.with_name(sealed_name(kept.name)), self._sealer)
+            return outcome
+        finally:
+            path.unlink(missing_ok=True)
+
+    def _check_and_store(
         self, path: Path, council_code: str, *, submitted_by: str, claimed_period: str, display_name: str
     ) -> UploadOutcome:
         if not self.validators:
@@ -467,12 +499,23 @@ class StoreService:
 
         return write_template(council_code, period, out)
 
-    def upload_path(self, submission: SubmissionView) -> Path:
-        extension = "zip" if submission.format == "csv" else submission.format
-        return self.upload_dir / submission.council_code / submission.period / f"{submission.checksum}.{extension}"
+    def _upload_file(self, council_code: str, period: str, checksum: str, fmt: str) -> Path:
+        """Where a stored version's upload is kept, sealed (`.sealed` added) or, from before
+        sealing, as it came."""
+        extension = "zip" if fmt == "csv" else fmt
+        folder = self.upload_dir / council_code.strip().upper() / period
+        plain = folder / f"{checksum}.{extension}"
+        sealed = plain.with_name(plain.name + ".sealed")
+        return sealed if sealed.exists() or not plain.exists() else plain
 
-    def write_feedback(self, submission: SubmissionView, fmt: FeedbackFormat, out: Path) -> Path:
-        """The feedback for a stored version: its upload read again, with the stored findings."""
+    def upload_path(self, submission: SubmissionView) -> Path:
+        return self._upload_file(submission.council_code, submission.period, submission.checksum, submission.format)
+
+    def write_feedback(
+        self, submission: SubmissionView, fmt: FeedbackFormat, out: Path, *, birth_month_only: bool = False
+    ) -> Path:
+        """The feedback for a stored version: its upload read again, with the stored findings;
+        `birth_month_only` for an analyst (dates of birth to the month, standard §6)."""
         from reports.feedback import write_feedback
         from transforms.findings import Finding
         from transforms.ingest import Refused, read_return  # type: ignore[attr-defined]
@@ -484,10 +527,16 @@ class StoreService:
                 "This version was not uploaded through the portal, so its file is not kept here; "
                 "ask your national data team for the feedback."
             )
+        from pipeline.raw_files import opened_file
+        from transforms.sealing import SealError
+
         try:
-            ret = read_return(source, display_name=submission.source_name)
+            with opened_file(source, self._sealer) as plain:  # a private copy, deleted after reading
+                ret = read_return(plain, display_name=submission.source_name)
         except Refused as refused:  # cannot happen for a stored version, but never a traceback
             raise ServiceError(str(refused)) from None
+        except SealError as problem:
+            raise ServiceError(f"The kept upload cannot be opened ({problem}).") from None
         findings = [
             Finding(
                 rule=f.rule,
@@ -511,7 +560,7 @@ class StoreService:
         )
         out.parent.mkdir(parents=True, exist_ok=True)
         partial = out.with_name(f".{out.stem}.partial{out.suffix}")
-        write_feedback(ret, result, partial)
+        write_feedback(ret, result, partial, birth_month_only=birth_month_only)
         partial.replace(out)
         return out
 

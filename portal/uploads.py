@@ -117,7 +117,8 @@ class _Collector:
             self.filename = safe_filename(filename.decode("utf-8", "replace")) if filename else None
             self.directory.mkdir(parents=True, exist_ok=True)
             self.path = self.directory / f".incoming-{secrets.token_hex(8)}"
-            self.handle = self.path.open("xb")
+            # this user only (0600): the plaintext lives here until the upload is checked and sealed
+            self.handle = os.fdopen(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
 
     def on_part_data(self, data: bytes, start: int, end: int) -> None:
         chunk = data[start:end]

@@ -14,6 +14,10 @@ offending rows of each sheet.
 Identifiers: the values of identifier fields (UPN, NHS number) are never written. Their columns
 in the copy are blank, with a header note saying so; any other value or message text that holds
 one of the return's identifier values is replaced by a placeholder as a second line of defence.
+
+Analysts (`birth_month_only=True`): the standard keeps the date of birth only to the month in
+anything an analyst sees (§6), so their copy shows each date of birth as its month (`2010-05`,
+text), and any full date in a message or a free-text cell is cut to its month as well.
 """
 
 from __future__ import annotations
@@ -60,6 +64,11 @@ IDENTIFIER_NOTE = "Identifiers (UPN, NHS number) are not reproduced in this feed
 REDACTED = "[identifier removed]"
 MIN_IDENTIFIER_LENGTH = 5  # shorter junk values cannot be told apart from ordinary text
 _CELL = re.compile(r"^([A-Za-z]+)!\$?([A-Z]+)\$?(\d+)$")
+MONTH_ONLY_FIELDS = frozenset({"date_of_birth"})  # standard §6: to the month only for analysts
+MONTH_ONLY_NOTE = "Dates of birth are shown to the month only (the standard, section 6)."
+# a full date written as ISO (2010-05-01, 2010-05-01T00:00:00) or as dd/mm/yyyy (01/05/2010, 1-5-2010)
+_ISO_DAY = re.compile(r"\b(\d{4})-(\d{1,2})-\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?\b")
+_UK_DAY = re.compile(r"\b\d{1,2}[/.-](\d{1,2})[/.-](\d{4})\b")
 
 
 @dataclass
@@ -81,6 +90,7 @@ class _Context:
     identifier_fields: set[str]
     secrets: set[str]  # normalised identifier values present in the return
     findings: list[Finding] = field(default_factory=list)
+    birth_month_only: bool = False  # an analyst's copy (standard §6)
 
     def __post_init__(self) -> None:
         self._lengths = sorted({len(secret) for secret in self.secrets}, reverse=True)
@@ -101,7 +111,10 @@ class _Context:
 
     def scrub(self, text: str) -> str:
         """Replace any identifier value inside free text (messages, other cells): the return's
-        own, and anything that reads as a valid UPN or NHS number (typed into another column)."""
+        own, and anything that reads as a valid UPN or NHS number (typed into another column);
+        in an analyst's copy, cut any full date to its month too."""
+        if self.birth_month_only and text:
+            text = month_only(text)
         if not text:
             return text
         if self.secrets:
@@ -117,13 +130,45 @@ class _Context:
         return mask_identifiers(text, mask=REDACTED)
 
 
-def write_feedback(ret: ReturnFile, result: ValidationResult, out: Path) -> Path:
-    """Write the feedback report as `.xlsx` or `.html` (by suffix); returns `out`."""
+def month_only(text: str) -> str:
+    """`text` with every full date in it cut to its month: 2010-05-01 -> 2010-05, 01/05/2010 -> 05/2010."""
+    text = _ISO_DAY.sub(lambda m: f"{m[1]}-{int(m[2]):02d}", text)
+    return _UK_DAY.sub(lambda m: f"{int(m[1]):02d}/{m[2]}", text)
+
+
+def _month_of(value: object) -> str | None:
+    """A date of birth as its month (`2010-05`); None when the value is not a date."""
+    if isinstance(value, datetime | date):
+        return f"{value.year:04d}-{value.month:02d}"
+    if isinstance(value, pd.Timestamp) and not pd.isna(value):
+        return f"{value.year:04d}-{value.month:02d}"
+    return None
+
+
+NOT_A_DATE = "(not a date; not shown)"
+
+
+def _birth_month_text(value: object) -> str:
+    """What an analyst sees of a date of birth: its month, or nothing of a value that is not a
+    date (a serial number or free text could still give the day away)."""
+    month = _month_of(value)
+    if month is not None:
+        return month
+    text = _text(value)
+    cut = month_only(text)
+    return cut if cut != text else NOT_A_DATE
+
+
+def write_feedback(ret: ReturnFile, result: ValidationResult, out: Path, *, birth_month_only: bool = False) -> Path:
+    """Write the feedback report as `.xlsx` or `.html` (by suffix); returns `out`.
+
+    `birth_month_only`: the copy for an analyst (dates of birth to the month only)."""
     out = Path(out)
     suffix = out.suffix.lower()
     if suffix not in (".xlsx", ".html"):
         raise ValueError(f"feedback is written as .xlsx or .html, not {out.name!r}")
     context = _context(ret, result)
+    context.birth_month_only = birth_month_only
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(f".{out.name}.partial")
     try:
@@ -377,6 +422,8 @@ def _copy_table(ws: Worksheet, sheet: TableSheet, context: _Context) -> None:
         _header(header, name)
         if name in context.identifier_fields:
             header.comment = Comment(IDENTIFIER_NOTE, CREATOR)
+        elif context.birth_month_only and name in MONTH_ONLY_FIELDS:
+            header.comment = Comment(MONTH_ONLY_NOTE, CREATOR)
         ws.column_dimensions[letter].width = max(12, min(len(name) + 3, 30))
     for problem in sheet.header_problems:
         cell = ws[f"{problem.location.column}{problem.location.row}"]
@@ -384,10 +431,14 @@ def _copy_table(ws: Worksheet, sheet: TableSheet, context: _Context) -> None:
     frame = sheet.frame
     copied = [name for name in frame.columns if name in sheet.columns and name not in context.identifier_fields]
     indexes = [column_index_from_string(sheet.columns[name]) for name in copied]
+    months = {name for name in copied if context.birth_month_only and name in MONTH_ONLY_FIELDS}
     for excel_row, record in zip(frame.index, frame[copied].itertuples(index=False, name=None), strict=True):
-        for column, value in zip(indexes, record, strict=True):
-            if not _blank(value):
-                _put_value(ws.cell(row=int(excel_row), column=column), value, context)
+        for name, column, value in zip(copied, indexes, record, strict=True):
+            if _blank(value):
+                continue
+            # an analyst's date of birth: the month, as text (no day to recover from a date's format)
+            shown = _birth_month_text(value) if name in months else value
+            _put_value(ws.cell(row=int(excel_row), column=column), shown, context)
 
 
 def _mark(cell: Cell, findings: list[Finding], context: _Context) -> None:
@@ -565,6 +616,8 @@ def _display(context: _Context, field_name: str, value: object) -> str:
         return "(not reproduced)"
     if _blank(value):
         return "(blank)"
+    if context.birth_month_only and field_name in MONTH_ONLY_FIELDS:
+        return _birth_month_text(value)
     return context.scrub(_text(value))
 
 

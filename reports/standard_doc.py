@@ -8,6 +8,7 @@ only hand-written prose is the explanation around them (templates `standard.md.j
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -19,6 +20,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from reports.template import CHILDREN_ROWS, LISTS_SHEET, MARKER_TEXT, VERSION_NAME
 from schemas.calendar import DEADLINE_DAYS, Period
+from schemas.json_schema import json_schema
 from schemas.standard import STANDARD_DIR, Field, Rule, Standard, load_standard
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -130,6 +132,8 @@ def page_context(standard: Standard) -> dict[str, Any]:
         "csv_files": [(s.name, s.csv_file) for s in standard.sheets],
         "table_sheets": [s for s in standard.sheets if s.layout == "table"],
         "keyvalue_sheets": [s for s in standard.sheets if s.layout == "keyvalue"],
+        # the API's contract (§8), generated from the same YAML: shown whole on the page
+        "json_schema": json.dumps(json_schema(standard.version), indent=2, ensure_ascii=False),
     }
 
 

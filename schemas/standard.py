@@ -130,6 +130,10 @@ class Limits:
     # text, counted after the shared-strings table is expanded into the cells that use it
     max_cell_chars: int = 2_000
     max_text_chars: int = 64_000_000
+    # JSON submissions through the API (§8): how deep a document may nest, and how long one
+    # string may be, checked before a JSON parser builds anything
+    max_json_depth: int = 4
+    max_string_chars: int = 10000
 
 
 @dataclass(frozen=True)

@@ -126,10 +126,30 @@ def count_login_failures(connection: Connection, scope: str, subject: str, since
     return int(connection.execute(query).scalar_one())
 
 
+def login_failure_stats(
+    connection: Connection, scope: str, subject: str, since: datetime
+) -> tuple[int, datetime | None]:
+    """(how many failed sign-ins of this scope and subject since `since`, the latest one's time)."""
+    t = login_failures.c
+    query = select(func.count(), func.max(t.failed_at)).where(
+        and_(t.scope == scope, t.subject == subject, t.failed_at > since)
+    )
+    count, latest = connection.execute(query).one()
+    return int(count), latest
+
+
 def insert_login_failures(connection: Connection, failures: list[tuple[str, str]], now: datetime) -> None:
     """One failed sign-in per (scope, subject), e.g. [("account", email), ("ip", address)]."""
     connection.execute(
         insert(login_failures), [{"scope": scope, "subject": subject, "failed_at": now} for scope, subject in failures]
+    )
+
+
+def delete_login_failure(connection: Connection, scope: str, subject: str, failed_at: datetime) -> None:
+    """Withdraw one provisional failure (recorded before a password check that then succeeded)."""
+    t = login_failures.c
+    connection.execute(
+        delete(login_failures).where(and_(t.scope == scope, t.subject == subject, t.failed_at == failed_at))
     )
 
 

@@ -20,6 +20,7 @@ def target_metadata() -> list[MetaData]:
     """Every table the project's migrations create: the returns' models (with the children to
     trace, `store.tracing`) and the account tables (`store.accounts`), which share this database
     and this history."""
+    import store.api  # noqa: F401 - the API's tables are on Base's metadata
     import store.chasing  # noqa: F401 - its tables are on Base's metadata
     import store.tracing  # noqa: F401 - its table is on Base.metadata: imported so Alembic sees it
     from store.accounts import metadata as account_metadata

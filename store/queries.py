@@ -21,7 +21,7 @@ from schemas.calendar import Period
 from schemas.lifecycle import CURRENT_STATUSES, REJECTED
 from schemas.register import load_register
 from schemas.standard import load_standard
-from store.engine import get_engine
+from store.engine import begin_read, get_engine
 from store.models import (
     Explanation,
     FindingRecord,
@@ -70,6 +70,7 @@ def check_actor(name: str, what: str) -> str:
 
 def orm_all(connection: Connection, query: Select[Any]) -> list[Any]:
     """ORM objects for a select of one entity, on a Core connection (inside its transaction)."""
+    begin_read(connection)  # a read: on SQLite it must not take the write lock (the Session would)
     with Session(bind=connection, expire_on_commit=False) as session:
         return list(session.scalars(query))
 

@@ -33,6 +33,7 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     bindparam,
+    delete,
     insert,
     or_,
     select,
@@ -278,3 +279,57 @@ def change_status(
         },
     )
     return True
+
+
+def record_provisional(
+    connection: Connection, cases: Iterable[ChildToTrace], *, rule: str, today: date, actor: str = "daily"
+) -> dict[str, int]:
+    """Replace the provisional cases of `rule` (X1P, §8) with what the daily run found today.
+
+    A known one keeps its status, note and who moved it; one the run no longer finds (the child
+    arrived, or the quarter decided and X1 speaks) is deleted: a provisional query has no history
+    to keep beyond the audit log. Returns the counts (also audited): new, seen_again, gone."""
+    t = traced_findings
+    known = {row.identity: row.id for row in connection.execute(select(t.c.identity, t.c.id).where(t.c.rule == rule))}
+    new: list[dict[str, Any]] = []
+    seen: list[dict[str, Any]] = []
+    found: set[str] = set()
+    for case in cases:
+        if case.identity in found:
+            continue
+        found.add(case.identity)
+        values = _found_values(case)
+        if case.identity in known:
+            seen.append({"b_id": known[case.identity], **{f"b_{k}": v for k, v in values.items()}})
+            continue
+        new.append(
+            {
+                "identity": case.identity,
+                "rule": rule,
+                "period": case.finding.period,
+                **values,
+                "first_seen_on": today,
+                "first_seen_period": case.finding.period,
+                "last_seen_on": today,
+                "last_seen_period": case.finding.period,
+                "present": True,
+                "status": "open",
+            }
+        )
+    if new:
+        connection.execute(insert(t), new)
+    if seen:
+        connection.execute(
+            update(t)
+            .where(t.c.id == bindparam("b_id"))
+            .values(
+                {name: bindparam(f"b_{name}") for name in FOUND_COLUMNS} | {"last_seen_on": today, "present": True}
+            ),
+            seen,
+        )
+    gone = [trace_id for identity, trace_id in known.items() if identity not in found]
+    for start in range(0, len(gone), CHUNK):
+        connection.execute(delete(t).where(t.c.id.in_(gone[start : start + CHUNK])))
+    counts = {"new": len(new), "seen_again": len(seen), "gone": len(gone)}
+    record(connection, actor, "trace_provisional", detail={"rule": rule, **counts})
+    return counts

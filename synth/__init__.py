@@ -56,6 +56,8 @@ class SynthOptions:
     error_rate: float = 0.0
     missing_rate: float = 0.0
     late_rate: float = 0.0
+    resubmit_rate: float = 0.0  # of the returns with errors: how many the council corrects and sends again
+    cover_kinds: bool = True  # with errors: every kind of mistake somewhere (False: only those drawn)
     format: Literal["xlsx", "csv"] = "xlsx"
 
 
@@ -79,7 +81,7 @@ def _check(options: SynthOptions) -> list[Period]:
         raise ValueError("--periods must be 1 or more")
     if options.children < 0:
         raise ValueError("--children must be 0 or more")
-    for name in ("error_rate", "missing_rate", "late_rate"):
+    for name in ("error_rate", "missing_rate", "late_rate", "resubmit_rate"):
         value = getattr(options, name)
         if not 0 <= value <= 1:
             raise ValueError(f"--{name.replace('_', '-')} must be between 0 and 1, not {value}")
@@ -159,12 +161,16 @@ def generate(options: SynthOptions) -> SynthResult:
             kinds[(lineage, i)] = choose_kinds(rng, options.error_rate, functools.partial(applicable, (lineage, i)))
         present.append(here)
 
-    if options.error_rate > 0:
+    if options.error_rate > 0 and options.cover_kinds:
         # a separate stream, so covering rare kinds never shifts the rest of the world
         cover_every_kind(kinds, applicable, random.Random(f"lscb-synth-cover:{options.seed}"))  # noqa: S311
     dirty = {key for key, names in kinds.items() if any(severity(standard, _rule_of(k)) == "E" for k in names)}
+    # The councils that correct a rejected return and send it again (a separate stream, so the
+    # rest of the world stays as it was): their corrected return is the one in the national data.
+    resubmit_rng = random.Random(f"lscb-synth-resubmit:{options.seed}")  # noqa: S311
+    resubmitted = {key for key in sorted(dirty) if resubmit_rng.random() < options.resubmit_rate}
 
-    planner = Planner(builder, worlds, periods, codes=codes_by, present=present, dirty=dirty)
+    planner = Planner(builder, worlds, periods, codes=codes_by, present=present, dirty=dirty - resubmitted)
     taking_part = max((len(p) for p in present), default=0)
     if taking_part >= 2:
         planner.plan(
@@ -180,6 +186,7 @@ def generate(options: SynthOptions) -> SynthResult:
     returns: list[dict[str, Any]] = []
     manifest_files: list[dict[str, Any]] = []
     late_list: list[dict[str, str]] = []
+    resubmissions: list[dict[str, str]] = []
     rows_total = 0
     write_seconds = 0.0
     for i, period in enumerate(periods):
@@ -248,6 +255,23 @@ def generate(options: SynthOptions) -> SynthResult:
             )
             if late:
                 late_list.append({"council_code": council.council_code, "period": period.code, "file": name})
+            if (lineage, i) in resubmitted and has_errors:  # (a mistake that could not be made leaves it clean)
+                t0 = time.perf_counter()
+                corrected = _corrected(
+                    options, worlds[lineage], council, index=i, period=period, at=at, standard=standard
+                )
+                write_seconds += time.perf_counter() - t0
+                files.append(corrected.path)
+                returns.append({**corrected.entry, "resubmission_of": name})
+                manifest_files.append({**corrected.manifest, "resubmission_of": name})
+                resubmissions.append(
+                    {
+                        "council_code": council.council_code,
+                        "period": period.code,
+                        "file": name,
+                        "corrected": corrected.path.name,
+                    }
+                )
     timings["write"] = write_seconds
 
     arguments = {
@@ -259,6 +283,7 @@ def generate(options: SynthOptions) -> SynthResult:
         "error_rate": options.error_rate,
         "missing_rate": options.missing_rate,
         "late_rate": options.late_rate,
+        "resubmit_rate": options.resubmit_rate,
         "format": options.format,
     }
     ground_truth = {
@@ -269,6 +294,7 @@ def generate(options: SynthOptions) -> SynthResult:
         "returns": returns,
         "missing": missing,
         "late": late_list,
+        "resubmitted": resubmissions,
         "findings": findings,
         "cross_council": [c.to_json() for c in sorted(planner.cases)],
         "moves": [m.to_json() for m in sorted(planner.moves)],
@@ -279,6 +305,64 @@ def generate(options: SynthOptions) -> SynthResult:
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     seconds = time.perf_counter() - started
     return SynthResult(out, files, ground_truth, manifest, rows_total, seconds, timings)
+
+
+@dataclass
+class _Corrected:
+    path: Path
+    entry: dict[str, Any]
+    manifest: dict[str, Any]
+
+
+def _corrected(
+    options: SynthOptions,
+    world: CouncilWorld,
+    council: Council,
+    *,
+    index: int,
+    period: Period,
+    at: datetime,
+    standard: Any,
+) -> _Corrected:
+    """The council's corrected copy of a rejected return: the same return without the injected
+    mistakes (the same random stream builds the same rows), sent one to four days later, and
+    still on time when the first was (by noon on the deadline day at the latest)."""
+    rng = random.Random(f"lscb-synth-resubmit:{options.seed}:{council.council_code}:{period.code}")  # noqa: S311
+    again = at + timedelta(days=rng.randint(1, 4), minutes=rng.randint(0, 600))
+    late = period.is_late(at)
+    if not late:
+        again = min(again, datetime.combine(period.deadline, datetime.min.time(), tzinfo=UTC) + timedelta(hours=11))
+        again = max(again, at + timedelta(minutes=30))
+    return_rng = random.Random(f"lscb-synth:{options.seed}:{council.council_code}:{period.code}")  # noqa: S311
+    # the same About as the first (signed off before it was sent), so the same random draws follow
+    doc = build_return(world, council, index, period, received_at=at, rng=return_rng, standard=standard)
+    ext = "xlsx" if options.format == "xlsx" else "zip"
+    name = f"{council.council_code}_{period.code}_corrected.{ext}"
+    data = xlsx_bytes(doc) if options.format == "xlsx" else csv_zip_bytes(doc, standard)
+    path = Path(options.out) / name
+    path.write_bytes(data)
+    os.utime(path, (again.timestamp(), again.timestamp()))
+    text = again.isoformat()
+    entry = {
+        "council_code": council.council_code,
+        "period": period.code,
+        "file": name,
+        "received_at": text,
+        "late": period.is_late(again),
+        "children": len(doc.rows),
+        "injected": [],
+        "has_errors": False,
+    }
+    manifest = {
+        "file": name,
+        "council_code": council.council_code,
+        "period": period.code,
+        "format": options.format,
+        "received_at": text,
+        "late": period.is_late(again),
+        "bytes": len(data),
+    }
+    return _Corrected(path, entry, manifest)
 
 
 def register_expected_all(register: Any, periods: list[Period]) -> list[list[Council]]:

@@ -140,3 +140,115 @@ def prepare(period: str, *, inbox: Path, staging: Path, children: int, seed: int
         manifest.write_text(json.dumps(files.to_json(), indent=2))
     deliver(staging, inbox)
     return files
+
+
+# ------------------------------------------------------------------ one world per data directory
+
+WORLD_MARKER = "demo-world.json"
+
+
+def world_description(world: dict[str, Any]) -> str:
+    what = f"year {world['year']}" if world.get("year") else f"quarter {world['period']}"
+    return f"{what}, {world['children']} children per council, seed {world['seed']}"
+
+
+def _slug(world: dict[str, Any]) -> str:
+    what = f"year-{world['year']}" if world.get("year") else str(world["period"])
+    return f"demo-{what}-x{world['children']}-s{world['seed']}"
+
+
+def _used(data_dir: Path) -> bool:
+    """Whether a data directory already holds a project database or received files."""
+    if (data_dir / "lscb.sqlite").exists():
+        return True
+    return any(any((data_dir / kind).rglob("*.*")) for kind in ("inbox", "archive") if (data_dir / kind).is_dir())
+
+
+def claim_world(data_dir: Path, world: dict[str, Any]) -> tuple[Path, str | None]:
+    """The data directory a demonstration world runs in, and a line to print when it is not
+    `data_dir`. A data directory holds one synthetic world (its marker file says which): the same
+    world carries on where it is; another world, or a directory used without a marker, is never
+    mixed into it (the same identifiers with other dates of birth would be X3 conflicts), and the
+    new world starts fresh in a directory of its own beside it."""
+    marker = data_dir / WORLD_MARKER
+    if marker.is_file():
+        held = json.loads(marker.read_text(encoding="utf-8"))
+        if held == world:
+            return data_dir, None
+        why = f"{data_dir} holds another demonstration world ({world_description(held)})"
+    elif _used(data_dir):
+        why = f"{data_dir} holds data that is not this demonstration world's"
+    else:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        marker.write_text(json.dumps(world, indent=2) + "\n", encoding="utf-8")
+        return data_dir, None
+    fresh = data_dir.parent / f"{data_dir.name}-{_slug(world)}"
+    state = "carrying on with" if (fresh / WORLD_MARKER).is_file() else "starting"
+    chosen, _ = claim_world(fresh, world)
+    if chosen != fresh:  # pragma: no cover - the slug names the world, so its directory holds it or nothing
+        raise RuntimeError(f"{fresh} holds another world; remove it or choose another LSCB_DATA_DIR")
+    return fresh, f"{why}; {state} this one ({world_description(world)}) in {fresh}"
+
+
+# ------------------------------------------------------------------ a demonstration year
+
+YEAR_ERROR_RATE = 0.0005  # each kind of mistake, per return: a few returns rejected, all corrected later
+YEAR_LATE_RATE = 0.03
+YEAR_MISSING_RATE = 0.01
+
+
+@dataclass
+class YearFiles:
+    year: str
+    periods: list[str]
+    files: list[dict[str, Any]]  # the manifest's entries (file, council_code, period, received_at, ...)
+    truth: str  # path of ground_truth.json
+
+    def between(self, start: str | None, end: str | None) -> list[dict[str, Any]]:
+        """The files received in [start, end) (ISO instants; None: unbounded), oldest first."""
+        return [
+            f
+            for f in self.files
+            if (start is None or f["received_at"] >= start) and (end is None or f["received_at"] < end)
+        ]
+
+
+def prepare_year(year: str, *, staging: Path, children: int, seed: int) -> YearFiles:
+    """One synthetic world over the four quarters of `year` (children carried forward, moves,
+    children lost in transfer, X6 pictures, a few missing, late and rejected returns, each
+    rejected one corrected and sent again), written once per year, children and seed."""
+    from schemas.calendar import financial_year_periods
+    from synth import SynthOptions, generate
+
+    periods = financial_year_periods(year)
+    staging = staging / f"year-{year}-x{children}-s{seed}"
+    done = staging / "demo-year.json"
+    if done.exists():
+        return YearFiles(**json.loads(done.read_text(encoding="utf-8")))
+    if staging.exists():
+        shutil.rmtree(staging)  # a half-made staging folder from an interrupted run
+    result = generate(
+        SynthOptions(
+            period=periods[0].code,
+            out=staging,
+            periods=len(periods),
+            councils="all",
+            children=children,
+            seed=seed,
+            error_rate=YEAR_ERROR_RATE,
+            cover_kinds=False,
+            missing_rate=YEAR_MISSING_RATE,
+            late_rate=YEAR_LATE_RATE,
+            resubmit_rate=1.0,
+        )
+    )
+    entries = sorted(result.manifest["files"], key=lambda f: (f["received_at"], f["file"]))
+    files = YearFiles(year, [p.code for p in periods], entries, str(staging / "ground_truth.json"))
+    done.write_text(json.dumps(asdict(files), indent=2), encoding="utf-8")
+    return files
+
+
+def deliver_files(staging: Path, inbox: Path, entries: list[dict[str, Any]]) -> list[Path]:
+    """Copy these staged files into the inbox, keeping their times of receipt."""
+    inbox.mkdir(parents=True, exist_ok=True)
+    return [Path(shutil.copy2(staging / entry["file"], inbox / entry["file"])) for entry in entries]

@@ -48,6 +48,10 @@ from transforms.picture import INDICATORS, PICTURE_COLUMNS, WholePicture, whole_
 
 RULES = ("X1", "X2", "X3", "X4", "X5")  # findings about a pair of councils (counted per pair)
 WHOLE_PICTURE = "X6"  # about one child and the council now responsible (counted per council)
+# §8: X1 reported weeks before the quarter decides it, from councils that submit through the API
+PROVISIONAL_X1 = "X1P"
+PROVISIONAL_AFTER_DAYS = 28  # closed MOVED_OUT more than this many days before the daily run
+WEEKLY_DAYS = 7  # "submits at least weekly": the closing council sent a return within this many days
 MOVED_OUT = "MOVED_OUT"
 UNKNOWN_SEX = "U"
 
@@ -74,6 +78,11 @@ CHILD_COLUMNS = (
 X1_RECEIVING_MESSAGE = (
     "{other_council} closed a child as MOVED_OUT to you in {period}; the child is not in your "
     "return for {period} or the next quarter."
+)
+
+PROVISIONAL_X1_RECEIVING_MESSAGE = (
+    "Provisional: {other_council} closed a child as MOVED_OUT to you in {period} more than 28 days ago; "
+    "the child is not in your latest data. The quarter's X1 will decide."
 )
 
 
@@ -704,6 +713,7 @@ TOLD: dict[str, tuple[str, ...]] = {
     "X4": ("to",),
     "X5": ("from", "to"),
     WHOLE_PICTURE: ("to",),  # the council now responsible only
+    PROVISIONAL_X1: ("from", "to"),  # as X1: both councils, the receiving one without any id
 }
 
 # Following a finding up: open -> acknowledged -> resolved (how, with a note); reopen goes back.
@@ -721,6 +731,7 @@ RESOLUTION_LABELS = {
 RULE_RESOLUTIONS: dict[str, tuple[str, ...]] = {
     **{rule: ("found_recorded", "not_ours", "other") for rule in RULES},
     WHOLE_PICTURE: ("already_known", "acted_on", "not_ours", "other"),
+    PROVISIONAL_X1: ("found_recorded", "not_ours", "other"),
 }
 TRACE_ACTIONS: dict[str, tuple[tuple[str, ...], str]] = {  # action -> (from statuses, to status)
     "acknowledge": (("open",), "acknowledged"),
@@ -758,6 +769,8 @@ def council_findings(
                 told(f.from_council_code, f.from_local_child_id, f.to_council_code)
             elif f.rule == "X1":  # the receiving council holds no record: it gets no id
                 told(f.to_council_code, None, f.from_council_code, X1_RECEIVING_MESSAGE)
+            elif f.rule == PROVISIONAL_X1:
+                told(f.to_council_code, None, f.from_council_code, PROVISIONAL_X1_RECEIVING_MESSAGE)
             else:
                 told(f.to_council_code, f.to_local_child_id, f.from_council_code)
     return sorted(out, key=lambda t: (t.council_code, t.period, t.rule, t.local_child_id or "", t.other_council_code))
@@ -778,3 +791,55 @@ def pair_counts(findings: Iterable[CrossCouncilFinding]) -> pd.DataFrame:
     return counts.rename(columns={"period": "time_period"}).sort_values(
         ["time_period", "rule", "from_council_code", "to_council_code"], ignore_index=True
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Provisional X1 (§8): the daily run, weeks before the quarter decides
+
+
+def provisional_x1(
+    children: pd.DataFrame,
+    latest: pd.DataFrame,
+    *,
+    today: date,
+    register: Register | None = None,
+) -> list[ChildToTrace]:
+    """Children closed MOVED_OUT to council B more than 28 days before `today`, by a council
+    that submitted in the last week, who are not in B's latest data; the quarter's X1 has not yet
+    decided their period (`x1_decided_through`): once it has, X1 speaks and these disappear.
+
+    `children`: the child records of each council's latest current version (any period);
+    `latest`: one row per council: `council_code`, `received_at` (its latest submission, UTC)."""
+    register = register or load_register()
+    relations = _Relations(register)
+    if children.empty:
+        return []
+    records = prepare(children, register)
+    records["child"] = cluster(records, register)
+    by_child: dict[int, list[int]] = defaultdict(list)
+    for i, child in enumerate(records["child"].to_numpy()):
+        by_child[int(child)].append(i)
+    cols = {c: records[c].to_numpy() for c in records.columns}
+    received = {
+        str(code): pd.Timestamp(at).date()
+        for code, at in zip(latest["council_code"], latest["received_at"], strict=True)
+    }
+    cutoff = pd.Timestamp(today) - pd.Timedelta(days=PROVISIONAL_AFTER_DAYS)
+    moved = records.index[
+        (records["closure_reason"] == MOVED_OUT)
+        & records["moved_to_council"].notna()
+        & records["closed_on"].notna()
+        & (records["closed_on"] < cutoff)
+    ]
+    found: dict[CrossCouncilFinding, int] = {}
+    for i in moved:
+        a, b, period = cols["council_code"][i], cols["moved_to_council"][i], cols["period"][i]
+        sent = received.get(str(a))
+        if sent is None or (today - sent).days > WEEKLY_DAYS or relations.same(a, b):
+            continue
+        if x1_decided_through(Period.parse(period), today).code >= period:
+            continue  # the quarter has decided: X1 (or nothing)
+        arrived = any(relations.is_or_became(b, cols["council_code"][j]) for j in by_child[int(cols["child"][i])])
+        if not arrived:
+            found.setdefault(CrossCouncilFinding(PROVISIONAL_X1, period, a, b, cols["local_child_id"][i], None), int(i))
+    return _traceable(sorted(found, key=_finding_order), found, by_child, cols, relations)

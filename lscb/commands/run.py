@@ -81,6 +81,14 @@ def _prepare(no_migrate: bool, project_db: bool) -> None:
         upgrade(airflow_support.project_database_url())
 
 
+def prepare_databases() -> None:
+    """Migrate Airflow's metadata database and the project's, and create the store pool."""
+    from lscb import airflow_support
+
+    airflow_support.apply_airflow_environment()
+    _prepare(False, project_db=True)
+
+
 def run_quarter(args: argparse.Namespace) -> int:
     try:
         day = date.fromisoformat(args.date) if args.date else None
@@ -96,6 +104,13 @@ def run_quarter(args: argparse.Namespace) -> int:
             conf[kind] = value if "://" in value else str(Path(value).expanduser().resolve())
     if args.population:
         conf["population_csv"] = str(population_file(args.population))
+    result = quarter_run(conf, day, no_migrate=args.no_migrate)
+    return _report(result, args.json)
+
+
+def quarter_run(conf: dict[str, Any], day: date | None, *, no_migrate: bool) -> dict[str, Any]:
+    """One quarterly_return DAG run (dag.test) as the scheduler would make it on `day` at 06:00
+    London (None: now), with these params; its result (state, task counts, failures)."""
     from lscb import airflow_support
     from lscb.cli import settings
 
@@ -103,10 +118,9 @@ def run_quarter(args: argparse.Namespace) -> int:
     # otherwise settle on ~/airflow (whose empty database has no task_instance table)
     airflow_support.apply_airflow_environment()
     settings().key()  # refuse before any work when there is no key (no Variable outside a task)
-    _prepare(args.no_migrate, project_db=True)
+    _prepare(no_migrate, project_db=True)
     when = None if day is None else datetime.combine(day, time(6), tzinfo=LONDON)
-    result = airflow_support.test_dag("quarterly_return", conf, logical_date=when)
-    return _report(result, args.json)
+    return airflow_support.test_dag("quarterly_return", conf, logical_date=when)
 
 
 def run_annual(args: argparse.Namespace) -> int:
@@ -119,21 +133,30 @@ def run_annual(args: argparse.Namespace) -> int:
         conf["outputs"] = str(Path(args.outputs).expanduser().resolve())
     if args.population:
         conf["population_csv"] = str(population_file(args.population))
-    from lscb import airflow_support
-
-    airflow_support.apply_airflow_environment()  # before anything imports Airflow (see run_quarter)
-    _prepare(args.no_migrate, project_db=False)
-    result = airflow_support.test_dag("annual_report", conf)
+    result = annual_run(conf, no_migrate=args.no_migrate)
     return _report(result, args.json)
 
 
+def annual_run(conf: dict[str, Any], *, no_migrate: bool) -> dict[str, Any]:
+    """One annual_report DAG run (dag.test) with these params; its result."""
+    from lscb import airflow_support
+
+    airflow_support.apply_airflow_environment()  # before anything imports Airflow (see quarter_run)
+    _prepare(no_migrate, project_db=False)
+    return airflow_support.test_dag("annual_report", conf)
+
+
 def _report(result: dict[str, Any], as_json: bool) -> int:
+    print_result(result, as_json)
+    return 0 if result["state"] == "success" else 1
+
+
+def print_result(result: dict[str, Any], as_json: bool = False, indent: str = "") -> None:
     if as_json:
         print(json.dumps(result, indent=2, default=str))
-    else:
-        print(f"DAG run {result['run_id']}: {result['state']}")
-        for task_id, counts in result["tasks"].items():
-            print(f"  {task_id}: " + ", ".join(f"{n} {state}" for state, n in sorted(counts.items())))
-        for label in result["failed"]:
-            print(f"  failed: {label}")
-    return 0 if result["state"] == "success" else 1
+        return
+    print(f"{indent}DAG run {result['run_id']}: {result['state']}")
+    for task_id, counts in result["tasks"].items():
+        print(f"{indent}  {task_id}: " + ", ".join(f"{n} {state}" for state, n in sorted(counts.items())))
+    for label in result["failed"]:
+        print(f"{indent}  failed: {label}")

@@ -63,6 +63,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="chance that a return arrives after the deadline (default 0)",
     )
     parser.add_argument(
+        "--resubmit-rate",
+        type=float,
+        default=0.0,
+        metavar="R",
+        help="chance that a return with errors is corrected and sent again a few days later "
+        "(<code>_<period>_corrected.xlsx; default 0)",
+    )
+    parser.add_argument(
         "--format", choices=("xlsx", "csv"), default="xlsx", help="xlsx workbooks (default) or csv bundles (.zip)"
     )
     parser.set_defaults(func=run)
@@ -86,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         error_rate=args.error_rate,
         missing_rate=args.missing_rate,
         late_rate=args.late_rate,
+        resubmit_rate=args.resubmit_rate,
         format=args.format,
     )
     try:

@@ -7,7 +7,7 @@ import secrets
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from portal.client import client_ip
+from portal.client import client_address
 from portal.context import Portal
 from portal.cookies import LOGIN_CSRF_COOKIE, delete_cookie, session_token, set_cookie, set_session_cookie
 from portal.dependencies import OptionalSession, PortalContext, SignedIn
@@ -74,17 +74,21 @@ def login(request: Request, portal: PortalContext, form: LoginFields) -> Respons
         return login_page(
             request, portal, 400, error="Enter your email address and password.", email=email, next_path=next_path
         )
-    ip = client_ip(request, portal.settings)
+    client = client_address(request, portal.settings)
+    ip = client.address
     result = portal.accounts.authenticate(email, password, ip)
     if result.outcome != "ok" or result.user is None:
-        portal.service.audit("login_failed", email.lower(), detail={"ip": ip, "reason": result.outcome})
+        # the audit log says which address was believed and what it was read from
+        portal.service.audit(
+            "login_failed", email.lower()[:254], detail={**client.audit_detail(), "reason": result.outcome}
+        )
         if result.outcome == "locked":
-            minutes = int(portal.settings.lockout.total_seconds() // 60)
+            wait = result.wait_seconds
             return login_page(
                 request,
                 portal,
                 429,
-                error=f"Too many failed sign-in attempts. Wait {minutes} minutes and try again.",
+                error=f"Too many failed sign-in attempts. Wait {wait} second{'s' if wait != 1 else ''} and try again.",
                 email=email,
                 next_path=next_path,
             )
@@ -93,7 +97,9 @@ def login(request: Request, portal: PortalContext, form: LoginFields) -> Respons
         )
     user = result.user
     token, _csrf = portal.accounts.create_session(user)
-    portal.service.audit("login", user.email, council_code=user.council_code, detail={"ip": ip, "role": user.role})
+    portal.service.audit(
+        "login", user.email, council_code=user.council_code, detail={**client.audit_detail(), "role": user.role}
+    )
     target = home_path(user)
     if next_path.startswith("/") and not next_path.startswith("//") and "\\" not in next_path:
         target = next_path

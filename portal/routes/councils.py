@@ -32,7 +32,7 @@ from portal.errors import CsrfFailed, NotFound
 from portal.forms import CsrfChecked, ExplanationFields, csrf_ok_for
 from portal.links import redirect, url
 from portal.pages import error_page, page
-from portal.services import ServiceError, status_label
+from portal.services import FeedbackFormat, ServiceError, status_label
 from portal.uploads import UploadForbidden, UploadInvalid, UploadTooLarge, receive_upload
 from schemas.calendar import Period
 
@@ -183,11 +183,9 @@ async def upload(
         if not csrf_ok_for(session)(received.fields):
             received.path.unlink(missing_ok=True)
             raise CsrfFailed()
-        final = incoming / f"{received.checksum}.{received.extension}"
-        if final.exists():
-            received.path.unlink(missing_ok=True)
-        else:
-            received.path.replace(final)
+        # the plaintext as received (0600, a name of its own per request): the service keeps it
+        # sealed once stored, or not at all when refused; never left behind in plain text
+        final = received.path
         try:
             outcome = await run_in_threadpool(
                 portal.service.submit,
@@ -200,6 +198,8 @@ async def upload(
         except ServiceError as failed:
             # nothing was stored (e.g. the check stopped part-way): say so, and let them retry
             return await run_in_threadpool(problem_page, 503, str(failed))
+        finally:
+            final.unlink(missing_ok=True)
         # the reason names the council's file, never the name it is kept under
         outcome = replace(outcome, message=outcome.message.replace(final.name, received.filename))
         tell = BackgroundTask(
@@ -232,6 +232,10 @@ def submission_page(
 
     standard = load_standard()
     findings = portal.service.findings(submission.id)
+    if session.user.role != "council":  # an analyst: any full date in a message to its month (§6)
+        from reports.feedback import month_only
+
+        findings = [replace(f, message=month_only(f.message)) for f in findings]
     current = portal.service.current_submission(code, submission.period)
     groups: dict[tuple[str, str], list[Any]] = {}
     for finding in sorted(findings, key=lambda f: (f.severity, f.rule, f.row or 0, f.cell or "")):
@@ -280,28 +284,45 @@ def submission_page(
 
 @router.get("/councils/{council_code}/submissions/{submission_id}/feedback.{fmt}", name="feedback")
 def feedback(
-    request: Request, portal: PortalContext, code: CouncilToRead, submission: SubmissionToRead, fmt: str
+    request: Request,
+    *,
+    portal: PortalContext,
+    session: SignedIn,
+    code: CouncilToRead,
+    submission: SubmissionToRead,
+    fmt: str,
 ) -> Response:
+    """Built for each request from the kept upload and deleted once sent (a cached copy would be
+    child-level data left in plain text on disk). The council's own users see their data as they
+    sent it; anyone else (an analyst) gets dates of birth to the month only (standard §6)."""
     if fmt not in ("xlsx", "html"):
         raise NotFound()
-    # named by the query count too: an analyst's query adds a finding to a stored version
-    name = f"{submission.id}-{submission.queries}.{fmt}"
-    out = portal.settings.work_dir / "feedback" / code / submission.period / name
-    if not out.exists():
-        try:
-            portal.service.write_feedback(submission, fmt, out)  # type: ignore[arg-type]
-        except ServiceError as problem:
-            return error_page(
-                request, 503, title="Feedback not available", heading="The feedback is not available", text=str(problem)
-            )
+    work = portal.settings.work_dir / "tmp"
+    work.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix="feedback-", suffix=f".{fmt}", dir=work)
+    os.close(handle)
+    out = Path(name)
+    try:
+        kind: FeedbackFormat = "xlsx" if fmt == "xlsx" else "html"
+        portal.service.write_feedback(submission, kind, out, birth_month_only=session.user.role != "council")
+    except ServiceError as problem:
+        out.unlink(missing_ok=True)
+        return error_page(
+            request, 503, title="Feedback not available", heading="The feedback is not available", text=str(problem)
+        )
+    except BaseException:
+        out.unlink(missing_ok=True)
+        raise
+    cleanup = BackgroundTask(out.unlink, missing_ok=True)
     if fmt == "html":
-        response: Response = FileResponse(out, media_type="text/html; charset=utf-8")
+        response: Response = FileResponse(out, media_type="text/html; charset=utf-8", background=cleanup)
         response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'; style-src 'unsafe-inline'"
         return response
     return FileResponse(
         out,
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         filename=f"lscb-feedback-{code}-{submission.period}-v{submission.version}.xlsx",
+        background=cleanup,
     )
 
 

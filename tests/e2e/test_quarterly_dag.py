@@ -4,7 +4,7 @@ Synthetic returns for every council the register expects in 2025-Q1 (30 children
 return that has errors and three hostile files (a zip bomb, a workbook with a formula, a PNG
 renamed .xlsx) in place of four councils' returns, and one file named after no council. Then:
 every good file stored once, the return with errors stored as rejected, every refused file
-quarantined with a reason file, the inbox empty, the outputs audited by the data-quality gate and
+quarantined as a reason file, the inbox empty, the outputs audited by the data-quality gate and
 published with its Data Docs; a rerun with the same files delivered again changes nothing; and a
 run whose compiled tracker loses a council's row between the compile and the audit fails the
 audit, so nothing of it is published.
@@ -133,10 +133,10 @@ def test_a_national_quarter_through_the_dag_and_a_rerun_that_changes_nothing(tmp
 
     assert [p.name for p in (data / "inbox").iterdir()] == []
     archived = sorted(p.name for p in (data / "archive" / PERIOD).iterdir())
-    assert archived == sorted(files["good"] + files["rejected"])
+    assert archived == sorted(f"{name}.sealed" for name in files["good"] + files["rejected"])  # sealed at rest
     quarantine = data / "quarantine" / PERIOD
     for name in files["refused"]:
-        assert (quarantine / name).is_file(), name
+        assert not (quarantine / name).exists(), name  # the reason and the hash, never the file
         reason = (quarantine / f"{name}.reason.txt").read_text().splitlines()[0]
         assert reason and "Traceback" not in reason, name
     published = data / "outputs" / PERIOD

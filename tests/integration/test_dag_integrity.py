@@ -18,7 +18,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DAGS = ROOT / "dags"
 DAG_FILES = sorted(path for path in DAGS.glob("*.py") if not path.name.startswith("_"))
-EXPECTED_DAGS = {"quarterly_return", "annual_report"}
+EXPECTED_DAGS = {"quarterly_return", "annual_report", "raw_file_retention", "daily_provisional_x1"}
 # Modules a DAG file must not import at parse time (the scheduler parses DAG files every 30 s).
 HEAVY = ("great_expectations", "pandas", "sqlalchemy", "openpyxl", "python_calamine", "weasyprint", "numpy")
 # Project modules a DAG file may import at parse time: configuration and the calendar only.
@@ -157,6 +157,12 @@ def test_annual_report_shape(dagbag: dict) -> None:
     assert dag["tasks"]["publish_publication"]["upstream"] == ["audit_publication"]
     assert all(task["trigger_rule"] == "all_success" for task in dag["tasks"].values())
     assert {"year", "outputs"} <= set(dag["params"])
+
+
+def test_raw_file_retention_shape(dagbag: dict) -> None:
+    dag = dagbag["dags"]["raw_file_retention"]
+    assert set(dag["tasks"]) == {"purge_raw_files"}
+    assert dag["timetable"] == "CronTriggerTimetable" and "0 5 * * *" in dag["schedule"]
 
 
 _IMPORT_ONE = """

@@ -140,15 +140,16 @@ def test_the_same_file_twice_is_one_submission(rig: Rig, tmp_path: Path) -> None
     assert "same as a version you uploaded before" in client.get(again.headers["location"]).text
 
 
-def test_a_return_for_another_council_is_stored_as_the_uploaders_with_an_error(rig: Rig, tmp_path: Path) -> None:
-    """Council A uploading a file that says it is council B's: A's submission, rejected (ABT-05)."""
+def test_a_return_for_another_council_is_refused_and_not_stored(rig: Rig, tmp_path: Path) -> None:
+    """Council A uploading a file that says it is council B's: refused (REF-COUNCIL), stored for
+    neither council (tests/integration/test_attribution.py follows its children everywhere)."""
     from store import list_submissions
 
     client = council_client(rig)
     response = upload(client, write_return(tmp_path / "b.xlsx", council=COUNCIL_B))
-    assert "outcome=rejected" in response.headers["location"]
+    assert response.status_code == 422 and "a council can only submit its own return" in response.text
     assert list_submissions(COUNCIL_B, PERIOD, engine_or_url=rig.engine) == []
-    assert "ABT-05" in client.get(response.headers["location"]).text
+    assert list_submissions(COUNCIL_A, PERIOD, engine_or_url=rig.engine) == []
 
 
 def _cli_line(rig: Rig, path: Path, council: str, capsys: pytest.CaptureFixture[str]) -> str:

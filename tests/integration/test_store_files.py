@@ -80,14 +80,14 @@ def test_real_returns_through_lscb_submit(env: str, tmp_path: Path, capsys: pyte
 
     wrong = tmp_path / "for-another-council.xlsx"
     raw += _workbook(wrong, 5, seed=2, council_code="E06000002", la_number="806")
-    code, outcome = _submit(capsys, wrong)
-    assert code == 1 and outcome["status"] == "rejected" and outcome["version"] == 2
-    assert "ABT-05" in {f["rule"] for f in outcome["findings"]}
+    code, outcome = _submit(capsys, wrong)  # another council's file: refused, nothing of it stored
+    assert code == 2 and outcome["status"] == "refused" and outcome["refusal"] == "REF-COUNCIL"
+    assert outcome["version"] is None and outcome["findings"] == []
 
     second = tmp_path / "hartlepool_2025-Q1_v3.xlsx"
     raw += _workbook(second, 40, seed=3)
     code, outcome = _submit(capsys, second, "--period", PERIOD)
-    assert code == 0 and outcome["version"] == 3
+    assert code == 0 and outcome["version"] == 2
 
     refused = tmp_path / "notes.txt"
     refused.write_text("not a return")
@@ -97,8 +97,7 @@ def test_real_returns_through_lscb_submit(env: str, tmp_path: Path, capsys: pyte
     rows = list_submissions(COUNCIL, PERIOD, engine_or_url=env)
     assert [(r["version"], r["status"], r["current"]) for r in rows] == [
         (1, "accepted", False),
-        (2, "rejected", False),
-        (3, "accepted", True),
+        (2, "accepted", True),
     ]
     with get_engine(env).connect() as connection:
         stored = connection.execute(text("SELECT count(*) FROM child_records")).scalar_one()

@@ -382,7 +382,9 @@ class FakeService:
     def notify_upload(self, outcome: UploadOutcome, *, uploader: str, file_name: str, checksum: str) -> None:
         self.notified.append({"status": outcome.status, "uploader": uploader, "file_name": file_name})
 
-    def write_feedback(self, submission: SubmissionView, fmt: FeedbackFormat, out: Path) -> Path:
+    def write_feedback(
+        self, submission: SubmissionView, fmt: FeedbackFormat, out: Path, *, birth_month_only: bool = False
+    ) -> Path:
         out.parent.mkdir(parents=True, exist_ok=True)
         lines = [f"{f.rule} {f.cell or ''} {f.message}" for f in self.findings(submission.id)]
         text = "\n".join(lines)

@@ -85,6 +85,8 @@ def build_rig(
         absolute_timeout=config.absolute_timeout,
         max_failures=config.max_failures,
         lockout=config.lockout,
+        address_max_failures=config.address_max_failures,
+        max_delay=config.max_delay,
     )
     emails = {}
     for key, (email, role, council) in (users if users is not None else USERS).items():

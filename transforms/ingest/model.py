@@ -83,7 +83,7 @@ class ReturnFile:
     """A return read safely from disk, before validation."""
 
     source_name: str  # the file name as the council knows it (for messages), never a full path
-    format: Literal["xlsx", "csv"]
+    format: Literal["xlsx", "csv", "json"]  # json: sent through the API (transforms.ingest.json_return)
     checksum: str  # sha256 hex of the file's bytes
     size_bytes: int
     standard_version: str  # from About.standard_version (or the template's hidden marker)
