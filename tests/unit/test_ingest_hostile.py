@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import tracemalloc
 import zipfile
@@ -644,3 +645,15 @@ def test_a_sheet_named_like_an_identifier_is_not_echoed_in_the_refusal(tmp_path:
     error = refusal(path)
     assert error.refusal == "REF-SHEETS"
     assert upn not in str(error) and nhs not in str(error) and "[identifier]" in str(error)
+
+
+def test_the_texts_table_behind_a_long_prolog_is_still_costed(tmp_path: Path) -> None:
+    from tests.support.hostile import shared_string_amplifier
+
+    path = shared_string_amplifier(tmp_path / "amp.xlsx", rows=50, columns=2)
+
+    def hide_root(xml: bytes) -> bytes:  # past the 8 MB a root is looked for in
+        return b"<!--" + os.urandom(4_500_000).hex().encode() + b"-->" + xml.split(b"?>", 1)[1]
+
+    moved = rewrite_zip(path, tmp_path / "prolog.xlsx", change={"xl/sharedStrings.xml": hide_root})
+    assert refusal(moved).refusal == "REF-XML-HIDDEN"
