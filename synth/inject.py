@@ -24,7 +24,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from schemas.calendar import Period
-from schemas.identifiers import UPN_ALPHABET, upn_check_letter
+from schemas.identifiers import MASK, UPN_ALPHABET, looks_like_identifier, nhs_check_digit, upn_check_letter
 from schemas.register import Council, Register
 from schemas.standard import Standard
 from synth.returns import ReturnDoc
@@ -188,6 +188,16 @@ def _nhs_short(x: Injector, row: dict[str, Any]) -> None:
 def _nhs_check(x: Injector, row: dict[str, Any]) -> None:
     nhs = row["nhs_number"]
     row["nhs_number"] = nhs[:9] + str((int(nhs[9]) + x.rng.randint(1, 9)) % 10)
+
+
+def _id_is_an_nhs_number(x: Injector, row: dict[str, Any]) -> None:
+    """An NHS number (valid, but no child's) typed as the child's local_child_id (CHD-25)."""
+    while True:
+        first_nine = f"{x.rng.randint(10**8, 10**9 - 1)}"
+        digit = nhs_check_digit(first_nine)
+        if digit is not None:
+            row["local_child_id"] = first_nine + str(digit)
+            return
 
 
 def _adult_at_identification(x: Injector, row: dict[str, Any]) -> None:
@@ -465,6 +475,7 @@ KINDS: tuple[Kind, ...] = (
     _row_kind("VAL-03/Children", "date_of_birth", _any, _bad_dob),
     _row_kind("VAL-04/Children", "missing_episodes", _any, _set(missing_episodes="two")),
     _row_kind("VAL-05/Children", "local_child_id", _any, _long_id),
+    _row_kind("CHD-25", "local_child_id", _any, _id_is_an_nhs_number),
     _row_kind("VAL-06/Children", "moved_from_council", _any, _set(moved_from_council="E06999999")),
     Kind("CHD-01", "CHD-01", _chd01, order=0),
     _row_kind("CHD-02", "upn", _any, _set(upn=None, nhs_number=None, no_id_reason=None)),
@@ -612,7 +623,9 @@ def locate(doc: ReturnDoc, expected: Expected) -> tuple[str | None, str | None]:
             return f"Children!{column_letter(positions[expected.occurrence])}1", None
         assert expected.row is not None and expected.field is not None
         column = column_letter(doc.columns.index(expected.field))
-        return f"Children!{column}{expected.row + 2}", str(doc.rows[expected.row]["local_child_id"])
+        child_id = str(doc.rows[expected.row]["local_child_id"])
+        # an identifier typed as the id (CHD-25) is masked in findings, and never in the ground truth
+        return f"Children!{column}{expected.row + 2}", MASK if looks_like_identifier(child_id) else child_id
     entries = doc.kv[expected.sheet]
     if expected.where == "header":
         positions = [i for i, e in enumerate(entries) if e[0] == expected.header]

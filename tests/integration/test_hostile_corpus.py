@@ -267,9 +267,12 @@ def test_the_inbox_task_quarantines_it_and_the_run_carries_on(
     assert time.perf_counter() - started < MAX_SECONDS
     assert refused.status == "refused"
     assert refusal_text(case) in refused.reason
-    quarantined = Path(refused.moved_to)
-    assert quarantined.parent.parent == folders["quarantine"] and quarantined.exists()
-    assert refusal_text(case) in Path(str(quarantined) + ".reason.txt").read_text()
+    # the quarantine keeps the reason (and the file's hash), never the hostile file itself
+    reason = Path(refused.moved_to)
+    assert reason.parent.parent == folders["quarantine"] and reason.name.endswith(".reason.txt")
+    assert refusal_text(case) in reason.read_text()
+    assert sorted(p.name for p in reason.parent.iterdir()) == [reason.name]
+    assert not (folders["inbox"] / hostile_name).exists()
     assert submissions(inbox["engine"]) == 0
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before < MAX_RSS_BYTES // 1024
     # the next file of the same run is processed as usual (a council's own file, for its council)

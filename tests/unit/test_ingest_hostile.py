@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 import tracemalloc
 import zipfile
@@ -618,3 +619,41 @@ def test_nothing_is_noted_for_a_plain_workbook_or_the_template(tmp_path: Path, g
     assert plain.error_cells == {} and plain.hidden == []
     template = read_return(write_template("E06000001", "2025-Q1", tmp_path / "template.xlsx"))
     assert template.hidden == []  # its Lists sheet is hidden, and is not one of the return's
+
+
+def test_a_cell_type_spelled_with_character_references_is_refused(tmp_path: Path) -> None:
+    from tests.support.hostile import shared_string_amplifier
+
+    path = shared_string_amplifier(tmp_path / "amp.xlsx", rows=50, columns=2)
+
+    def escape(xml: bytes) -> bytes:
+        return xml.replace(b't="s"', b't="&#115;"')
+
+    assert (
+        refusal(rewrite_zip(path, tmp_path / "escaped.xlsx", change={"xl/worksheets/sheet4.xml": escape})).refusal
+        == "REF-CORRUPT"
+    )
+
+
+def test_a_sheet_named_like_an_identifier_is_not_echoed_in_the_refusal(tmp_path: Path) -> None:
+    from tests.support.hostile import planted_identifiers
+
+    upn, nhs = planted_identifiers()
+    path = write_xlsx_return(
+        tmp_path / "r.xlsx", sample_about(), sample_strategy(), sample_activity(), [], extra_sheets=[upn, nhs]
+    )
+    error = refusal(path)
+    assert error.refusal == "REF-SHEETS"
+    assert upn not in str(error) and nhs not in str(error) and "[identifier]" in str(error)
+
+
+def test_the_texts_table_behind_a_long_prolog_is_still_costed(tmp_path: Path) -> None:
+    from tests.support.hostile import shared_string_amplifier
+
+    path = shared_string_amplifier(tmp_path / "amp.xlsx", rows=50, columns=2)
+
+    def hide_root(xml: bytes) -> bytes:  # past the 8 MB a root is looked for in
+        return b"<!--" + os.urandom(4_500_000).hex().encode() + b"-->" + xml.split(b"?>", 1)[1]
+
+    moved = rewrite_zip(path, tmp_path / "prolog.xlsx", change={"xl/sharedStrings.xml": hide_root})
+    assert refusal(moved).refusal == "REF-XML-HIDDEN"

@@ -20,7 +20,7 @@ import pytest
 
 from lscb.cli import main
 from schemas.calendar import Period
-from schemas.identifiers import nhs_check_ok, upn_check_ok, upn_la_number
+from schemas.identifiers import MASK, looks_like_identifier, nhs_check_ok, upn_check_ok, upn_la_number
 from schemas.register import load_register
 from schemas.standard import load_standard
 from synth import SynthOptions, generate
@@ -334,7 +334,9 @@ def test_injected_cells_point_at_the_field(tmp_path: Path) -> None:
                 assert row == "1"
             else:
                 assert table[0][col] == finding["field"]
-                assert table[int(row) - 1][0] == finding["local_child_id"]
+                in_file = table[int(row) - 1][0]
+                # an identifier typed as the id (CHD-25) is masked in the ground truth as in findings
+                assert (MASK if looks_like_identifier(in_file) else in_file) == finding["local_child_id"]
         elif finding["rule"] in ("STRUCT-01", "STRUCT-03"):
             assert col == 0
         else:
@@ -359,7 +361,11 @@ def test_every_injection_kind_happens_in_a_national_set(tmp_path: Path) -> None:
         made = Counter(f["injection"] for f in result.ground_truth["findings"])
         assert set(made) == set(KIND_NAMES), f"seed {seed}: never injected {sorted(set(KIND_NAMES) - set(made))}"
     families = ("VAL-", "STR-", "ACT-", "CHD-", "XS-", "STRUCT-")
-    assert {k.rule for k in KINDS} >= {r.id for r in load_standard().rules if r.id.startswith(families)}
+    # what only a workbook can carry (error cells, hidden parts) or what breaks a whole sheet
+    # (no other kind could be found beside it) is covered by the rule cases and ingest tests
+    not_injected = {"STRUCT-04", "STRUCT-05", "STRUCT-06"}
+    wanted = {r.id for r in load_standard().rules if r.id.startswith(families)} - not_injected
+    assert {k.rule for k in KINDS} >= wanted
     assert {k.rule for k in KINDS} >= {"ABT-01", "ABT-02", "ABT-04"}
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from schemas.identifiers import mask_identifiers
 from schemas.standard import Limits, Standard, latest_version, load_standard
 from transforms.ingest.model import Refused
 
@@ -39,7 +40,8 @@ def refuse(refusal_id: str, source_name: str = "", **details: object) -> Refused
     """A `Refused` with the standard's message for `refusal_id`, placeholders filled in."""
     template = gatekeeper().refusal(refusal_id).message
     message = template.format(**{key: str(value) for key, value in details.items()})
-    return Refused(refusal_id, shown(message, max_chars=400), source_name)
+    # a sheet or part name is the council's text: one that reads as a UPN or NHS number is masked
+    return Refused(refusal_id, mask_identifiers(shown(message, max_chars=400)), mask_identifiers(source_name))
 
 
 def megabytes(size: int) -> str:

@@ -199,23 +199,30 @@ _SHARED_OPEN = re.compile(rb"<" + _P + rb"""c(?=\s)[^>]*?\st\s*=\s*["']\s*s\s*["
 _SHARED_CELL = re.compile(
     rb"<" + _P + rb"""c(?=\s)[^>]*?\st\s*=\s*["']\s*s\s*["'][^>]*>\s*<""" + _P + rb"v(?:\s[^>]*)?>\s*(\d{1,12})\s*<"
 )
+_ESCAPED_TYPE = re.compile(rb"""(?:^|\s)t\s*=\s*["'][^"'<>]*&#""")
 _INLINE_OR_VALUE = re.compile(rb"<" + _P + rb"(?:t|v)(?=[\s>])[^>]*>([^<]*)")
 
 
 def cell_text(buffer: bytes, budget: TextBudget) -> int:
     """The characters the cells in `buffer` (whole tags) will hold once read. Regexes and
     counters only (no Python call per cell): a 50,000-row sheet is two million cells."""
-    indexes = Counter(_SHARED_CELL.findall(buffer))
-    shared = budget.shared
-    size = len(shared)
     chars = 0
-    matched = 0
-    for index, uses in indexes.items():
-        number = int(index)
-        matched += uses
-        chars += (shared[number] if number < size else 0) * uses
-    # a shared-text cell written unusually (its value not next to it) costs the longest text
-    chars += (len(_SHARED_OPEN.findall(buffer)) - matched) * budget.longest
+    if b"&#" in buffer and _ESCAPED_TYPE.search(buffer):
+        # a cell type spelled with character references (t="&#115;" is "s" to a reader that
+        # unescapes, and nothing to our scans): no program writes one
+        raise refuse("REF-CORRUPT", budget.source_name, format="spreadsheet (.xlsx)")
+    # a reader takes a cell for a shared text only when its type is exactly "s": look for that first
+    if b'"s"' in buffer or b"'s'" in buffer:
+        indexes = Counter(_SHARED_CELL.findall(buffer))
+        shared = budget.shared
+        size = len(shared)
+        matched = 0
+        for index, uses in indexes.items():
+            number = int(index)
+            matched += uses
+            chars += (shared[number] if number < size else 0) * uses
+        # a shared-text cell written unusually (its value not next to it) costs the longest text
+        chars += (len(_SHARED_OPEN.findall(buffer)) - matched) * budget.longest
     texts = _INLINE_OR_VALUE.findall(buffer)
     chars += sum(map(len, texts))
     limit = budget.max_cell_chars
@@ -327,7 +334,8 @@ _ATTR_MAX = re.compile(rb"""(?:^|\s)max\s*=\s*["']\s*(\d{1,7})\s*["']""")
 
 def note_cells(buffer: bytes, notes: SheetNotes) -> None:
     """Error cells and hidden rows and columns in `buffer` (whole tags), into `notes`."""
-    if b"e" in buffer and _ERROR_TYPE.search(buffer):
+    # a reader takes a cell for an error only when its type is exactly "e": look for that first
+    if (b'"e"' in buffer or b"'e'" in buffer) and _ERROR_TYPE.search(buffer):
         for attributes, text in _ERROR_CELL.findall(buffer):
             reference = _ATTR_R.search(attributes)
             if _ERROR_TYPE.search(attributes) and reference and len(notes.error_cells) < MAX_NOTES:
@@ -542,6 +550,8 @@ ROOT_SEARCH_BYTES = 8 * 1_048_576  # a prolog longer than this is not a spreadsh
 _FORMULA_TEXT = re.compile(
     rb"<(?:[A-Za-z_][\w.\-]*:)?(f|formula|formula1|formula2|definedName)(?=[\s>])[^>]*>([^<]*)(?=<)"
 )
+# every tag `_FORMULA_TEXT` matches holds one of these (checked first: plain bytes searches)
+_FORMULA_MARKERS = (b"<f", b":f", b"formula", b"definedName")
 _FORMULA_OPEN = re.compile(
     rb"<(?:[A-Za-z_][\w.\-]*:)?(?:f|formula|formula1|formula2|definedName)(?=[\s>])[^>]*>[^<]*\Z"
 )
@@ -553,6 +563,9 @@ def check_formula_texts(chunks: Iterable[bytes], part: str, source_name: str) ->
     tail = b""
     for chunk in chunks:
         window = tail + chunk
+        if not any(marker in window for marker in _FORMULA_MARKERS):
+            tail = window[-_OVERLAP:]
+            continue
         for match in _FORMULA_TEXT.finditer(window):
             if active_formula(match.group(2)):
                 raise refuse("REF-FORMULA-PART", source_name, part=shown(part, 60))

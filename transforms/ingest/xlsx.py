@@ -13,7 +13,7 @@ import io
 import posixpath
 import re
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import defusedxml.ElementTree as SafeTree
@@ -90,6 +90,8 @@ def check_package(archive: Archive, limits: Limits, notes: dict[str, SheetNotes]
 
     structure = {"[content_types].xml", "xl/workbook.xml"}
     by_part = {sheet.part.lower(): sheet for sheet in sheets if sheet.part}
+    # the texts table wherever the workbook's relationships put it, and at its usual name
+    texts = {part.lower() for part in _related_parts(archive, rels_xml, "/sharedStrings")} | {"xl/sharedstrings.xml"}
     worksheets: list[zipfile.ZipInfo] = []
     shared: list[zipfile.ZipInfo] = []
     others: list[tuple[zipfile.ZipInfo, bytes | None]] = []
@@ -104,7 +106,7 @@ def check_package(archive: Archive, limits: Limits, notes: dict[str, SheetNotes]
         root = None if binary else root_element(archive.stream(info))
         if _WORKSHEET_PART.match(info.filename) or lowered in by_part or root in _WORKSHEET_ROOTS:
             worksheets.append(info)
-        elif root == b"sst":
+        elif root == b"sst" or lowered in texts:
             shared.append(info)
         else:
             others.append((info, root))
@@ -133,9 +135,39 @@ def check_package(archive: Archive, limits: Limits, notes: dict[str, SheetNotes]
         check_declarations(archive.stream(info), info.filename, source, xml=lowered.endswith(_XML_SUFFIXES))
         if root is not None:
             check_formula_texts(archive.stream(info), info.filename, source)
-        if lowered.endswith(".rels") and _EXTERNAL_RELATIONSHIP.search(archive.read(info)):
+        if lowered.endswith(".rels") and _mentions(archive.stream(info), _EXTERNAL_RELATIONSHIP):
             raise refuse("REF-EXTERNAL-LINK", source, part=shown(info.filename, 60))
     return sheets
+
+
+def _mentions(chunks: Iterable[bytes], pattern: re.Pattern[bytes], overlap: int = 4096) -> bool:
+    """True when `pattern` (whose matches are shorter than `overlap`) occurs in the stream."""
+    tail = b""
+    for chunk in chunks:
+        window = tail + chunk
+        if pattern.search(window):
+            return True
+        tail = window[-overlap:]
+    return False
+
+
+def _related_parts(archive: Archive, rels_xml: bytes, type_suffix: str) -> list[str]:
+    """The parts the workbook's relationships of this type point at."""
+    if not rels_xml:
+        return []
+    try:
+        relationships = SafeTree.fromstring(rels_xml)
+    except Exception:
+        raise archive.corrupt() from None
+    parts = []
+    for rel in relationships:
+        if _local(rel.tag) == "Relationship" and rel.get("Type", "").endswith(type_suffix):
+            parts.append(_resolve_target(rel.get("Target", "")))
+    return parts
+
+
+def _resolve_target(target: str) -> str:
+    return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
 
 
 def _check_defined_names(archive: Archive, workbook_xml: bytes) -> None:
@@ -215,9 +247,7 @@ def _workbook_sheets(archive: Archive, workbook_xml: bytes, rels_xml: bytes) -> 
             rel_type = rel.get("Type", "")
             if not rel_type.endswith("/worksheet"):
                 continue
-            target = rel.get("Target", "")
-            part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
-            targets[rel.get("Id", "")] = part
+            targets[rel.get("Id", "")] = _resolve_target(rel.get("Target", ""))
     sheets: list[WorkbookSheet] = []
     for element in workbook.iter():
         if _local(element.tag) != "sheet":

@@ -121,9 +121,12 @@ def _header_finding(ctx: Context, rule_id: str, problem: HeaderProblem, **values
 
 
 def _blank_table(ctx: Context, sheet: str) -> bool:
-    """A table sheet without a single header: no field, nothing unknown, no rows."""
+    """A table sheet without a single header: no field, nothing unknown, no rows. (A JSON
+    return has no header row: its empty `children` array is a return without children.)"""
     raw = ctx.ret.sheets.get(sheet)
-    return isinstance(raw, TableSheet) and not raw.columns and not raw.header_problems and raw.frame.empty
+    if ctx.ret.format == "json" or not isinstance(raw, TableSheet):
+        return False
+    return not raw.columns and not raw.header_problems and raw.frame.empty
 
 
 @rule("STRUCT-06")
