@@ -144,12 +144,14 @@ def test_a_client_cannot_read_or_write_another_councils_return_on_any_route(
     token_a, token_b = get_token(http, a), get_token(http, b)
     sent = http.post(f"/returns/{PERIOD}", content=body(baseline_document()), headers=bearer(token_a, "a1"))
     assert sent.status_code == 201 and sent.json()["status"] == "accepted"
-    # B's body says it is A's return: it is still B's (and rejected by ABT-05, as a file would be)
+    # B's body says it is A's return: refused before anything is stored, as a file would be
+    # (attribution before storage), and answered as B's
     pretending = http.post(
         f"/returns/{PERIOD}", content=body(baseline_document(COUNCIL_A)), headers=bearer(token_b, "b1")
     )
-    assert pretending.json()["council_code"] == COUNCIL_B
-    assert "ABT-05" in {f["rule"] for f in pretending.json()["findings"]}
+    assert pretending.status_code == 422
+    assert pretending.json()["council_code"] == COUNCIL_B and pretending.json()["refusal"] == "REF-COUNCIL"
+    assert _versions(migrated_url, COUNCIL_B) == []
     assert [v.version for v in _versions(migrated_url, COUNCIL_A)] == [1]
     # every route of the API with a period answers B about B only
     app: Any = http.app
