@@ -142,6 +142,14 @@ def pseudonymisation_key() -> PseudonymisationKey:
     return load_settings().key()
 
 
+def uses_demo_key() -> bool:
+    """Whether this run's key is the public demo key (its publications say they are demonstrations)."""
+    try:
+        return pseudonymisation_key().demo
+    except ConfigurationError:
+        return False
+
+
 def require_pseudonymisation_key() -> PseudonymisationKey:
     """`pseudonymisation_key()`, as a task failure that is not retried when there is none."""
     try:
@@ -188,7 +196,9 @@ def compile_outputs(
     return _stage(
         outputs,
         period,
-        lambda folder: compile_period(database_url, quarter, folder, population_csv=population_csv, today=today),
+        lambda folder: compile_period(
+            database_url, quarter, folder, population_csv=population_csv, today=today, demo_key=uses_demo_key()
+        ),
     )
 
 
@@ -198,7 +208,13 @@ def build_publication(
     """Build the annual publication into `<outputs>/.staging/<year>` (as `compile_outputs`)."""
     from pipeline.annual import build_annual
 
-    return _stage(outputs, year, lambda folder: build_annual(database_url, year, folder, population_csv=population_csv))
+    return _stage(
+        outputs,
+        year,
+        lambda folder: build_annual(
+            database_url, year, folder, population_csv=population_csv, demo_key=uses_demo_key()
+        ),
+    )
 
 
 def audit_staged(scope: str, outputs: Any, *, database_url: str) -> dict[str, Any]:
@@ -459,6 +475,31 @@ def worker_hostname() -> str:
     import socket
 
     return os.environ.get("LSCB_WORKER_NAME") or socket.getfqdn()
+
+
+def release_location(params: Mapping[str, Any] | None = None) -> str:
+    """Where approved publications are released: param `release`, else Variable `lscb_release`,
+    else <data dir>/release."""
+    value = _param_or_variable(params, "release", "lscb_release")
+    if not value:
+        return load_settings().location("release")
+    return str(Path(str(value)).expanduser().resolve())
+
+
+def release_approved(year: str, outputs: str, release: str, *, approved_by: str) -> dict[str, Any]:
+    """Release the published `<outputs>/<year>` to `<release>/<year>` (after the approval), with
+    its manifest; a year already released is left as it is (a rerun finds it done)."""
+    from pipeline.release import MANIFEST, ReleaseError, release_publication
+
+    target = Path(release) / year
+    if (target / MANIFEST).exists():
+        return {"release_dir": str(target), "already_released": True}
+    try:
+        outcome = release_publication(Path(outputs) / year, Path(release), year, approved_by=approved_by)
+    except ReleaseError as error:
+        _fail(str(error))
+    print(f"released {year}: {outcome.files} file(s) in {outcome.release_dir}, approved by {approved_by}")
+    return {**outcome.to_json(), "already_released": False}
 
 
 def population_csv(params: Mapping[str, Any] | None = None) -> Path | None:
