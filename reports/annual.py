@@ -32,7 +32,6 @@ from reports.ees import (
 )
 from schemas.calendar import financial_year_periods
 from schemas.register import COUNTRY_CODE, Register, load_register
-from schemas.standard import load_standard
 from transforms.disclosure import NOT_AVAILABLE, SUPPRESSED, is_primary, protect, round_total, suppress_rates
 from transforms.link import RULES, WHOLE_PICTURE, CrossCouncilFinding, link, x1_decided_through
 from transforms.measures import MEASURES, NationalData, children_fields, gaps, league_table, tracker
@@ -442,6 +441,17 @@ METHODS = {
     "with because of the risk of sexual exploitation.",
     "charges_per_100_referrals": "Charges brought for every 100 referrals the council made to the police.",
 }
+RULE_METHODS = {
+    "X1": "A child one council closed as moved to another council, who does not appear in that council's returns for "
+    "the same quarter or the next.",
+    "X2": "A child still open in one council who appears as a new case in another, without the first council "
+    "ever closing the case.",
+    "X3": "The same child recorded by two councils with a different date of birth or sex.",
+    "X4": "A council says a child came from another council, but that council never reported the child.",
+    "X5": "The same child open in two councils at the end of a quarter.",
+    "X6": "A child open in one council whose records in other councils over the last 12 months show warning signs "
+    "the council's own record does not; only the council now responsible is told.",
+}
 LEAGUE_COLUMNS = ["Rank", "Council", "Region", "Value", "Band", "Change on the previous year"]
 WIDE_COLUMNS = 8  # a table with more columns than this is printed on a landscape page
 
@@ -513,7 +523,6 @@ def render_html(
             {"id": name, "title": TITLES[name], "table": table, "wide": len(table["headers"]) > WIDE_COLUMNS}
         )
     released, next_update = release_dates(published.year, released_on or date.today())
-    standard = load_standard()
     return (
         environment()
         .get_template("annual/report.html.j2")
@@ -526,7 +535,7 @@ def render_html(
             league_tables=_league_tables(league),
             sections=sections,
             measures=[(m, METHODS[m.name]) for m in MEASURES],
-            rules=[(r, RULE_LABELS[r], standard.rule(r).description) for r in (*RULES, WHOLE_PICTURE)],
+            rules=[(r, RULE_LABELS[r], RULE_METHODS[r]) for r in (*RULES, WHOLE_PICTURE)],
             population_given=population_given,
             released=released,
             next_update=next_update,

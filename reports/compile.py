@@ -302,8 +302,12 @@ def environment() -> Environment:
     return env
 
 
-def _display(value: Any) -> str:
+def _display(value: Any, dp: int | None = None) -> str:
+    """A value as the dashboard shows it: to `dp` decimal places (the measure's, as in the EES
+    metadata), else one for a fraction."""
     value = _cell(value)
+    if dp is not None and isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:,.{dp}f}"
     if isinstance(value, float):
         return f"{value:,.1f}"
     if isinstance(value, int):

@@ -78,3 +78,18 @@ def test_metadata_comes_from_the_column_definitions() -> None:
     assert all(len(d.label) <= 100 for d in column_definitions().values())  # EES's API label limit
     with pytest.raises(KeyError, match="no EES definition"):
         metadata(frame.assign(undefined_column=[1]))
+
+
+def test_published_numbers_have_the_decimals_their_metadata_gives(generated_year: Any) -> None:
+    checked = 0
+    for path in published_csvs(generated_year):
+        data = pd.read_csv(path, dtype=str, keep_default_na=False)
+        meta = pd.read_csv(path.with_name(f"{path.stem}.meta.csv"), dtype=str, keep_default_na=False)
+        for row in meta[meta["col_type"] == "Indicator"].to_dict("records"):
+            dp = int(row["indicator_dp"])
+            for value in data[row["col_name"]]:
+                if value.lstrip("-").replace(".", "", 1).isdigit():
+                    decimals = len(value.split(".")[1]) if "." in value else 0
+                    assert decimals <= dp, (path.name, row["col_name"], value, dp)
+                    checked += 1
+    assert checked > 1000
