@@ -424,10 +424,52 @@ def load_dag(dag_id: str) -> Any:
     raise LookupError(f"no DAG {dag_id!r} in {path}")
 
 
-def test_dag(dag_id: str, conf: Mapping[str, Any], logical_date: datetime | None = None) -> dict[str, Any]:
+def answer_when_asked(task_id: str, answer: str, responder: Mapping[str, str], *, timeout: float = 3600.0) -> bool:
+    """Wait for the human-in-the-loop task `task_id` to wait for input, then record `answer` as
+    Airflow's HITL REST endpoint records it (who, when, the option chosen; the parked task resumed).
+    For `dag.test()` runs on this machine, which no one can answer in Airflow's UI."""
+    import time
+
+    from airflow._shared.timezones import timezone
+    from airflow.models.hitl import HITLDetail
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.models.trigger import handle_event_submit
+    from airflow.triggers.base import TriggerEvent
+    from airflow.utils.session import create_session
+    from airflow.utils.state import TaskInstanceState
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with create_session() as session:
+            ti = (
+                session.query(TaskInstance)
+                .filter(TaskInstance.task_id == task_id, TaskInstance.state == TaskInstanceState.AWAITING_INPUT)
+                .one_or_none()
+            )
+            detail = session.query(HITLDetail).filter(HITLDetail.ti_id == ti.id).one_or_none() if ti else None
+            if ti is not None and detail is not None:
+                detail.responded_by = dict(responder)
+                detail.responded_at = timezone.utcnow()
+                detail.chosen_options = [answer]
+                detail.params_input = {}
+                session.add(detail)
+                handle_event_submit(TriggerEvent(detail.as_resume_event_payload()), task_instance=ti, session=session)
+                return True
+        time.sleep(1)
+    return False
+
+
+def test_dag(
+    dag_id: str,
+    conf: Mapping[str, Any],
+    logical_date: datetime | None = None,
+    *,
+    answers: Mapping[str, tuple[str, Mapping[str, str]]] | None = None,
+) -> dict[str, Any]:
     """Run one DAG run in this process with `dag.test()` (at `logical_date`, default now) and
     return its state and the state of every task instance:
     {"state", "run_id", "tasks": {task_id: {state: count}}, "failed": [...]}.
+    `answers`: human-in-the-loop task id -> (option, responder), answered when the task asks.
     """
     from collections import Counter, defaultdict
 
@@ -435,7 +477,23 @@ def test_dag(dag_id: str, conf: Mapping[str, Any], logical_date: datetime | None
     # Deadline alerts are the scheduler's; dag.test() of Airflow 3.3 looks the DAG's DeadlineAlert
     # objects up as if they were serialized ids and fails when the run ends, so run without them.
     dag.deadline = None
-    run = dag.test(run_conf=dict(conf), logical_date=logical_date)
+    # each answer waits in its own process (spawned: a thread importing Airflow's lazily loaded
+    # modules beside dag.test() deadlocks on Python's import locks); the same metadata database
+    import multiprocessing
+
+    answering = [
+        multiprocessing.get_context("spawn").Process(
+            target=answer_when_asked, args=(task_id, option, dict(responder)), daemon=True
+        )
+        for task_id, (option, responder) in (answers or {}).items()
+    ]
+    for process in answering:
+        process.start()
+    try:
+        run = dag.test(run_conf=dict(conf), logical_date=logical_date)
+    finally:
+        for process in answering:
+            process.terminate()
     from airflow.utils.session import create_session
 
     tasks: dict[str, Counter[str]] = defaultdict(Counter)

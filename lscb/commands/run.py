@@ -57,6 +57,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     annual.add_argument("--year", metavar="YYYY-YY", help="financial year (default: the latest complete one)")
     annual.add_argument("--outputs", metavar="DIR", help="output folder (default: <data dir>/annual)")
     add_population_option(annual)
+    annual.add_argument("--release", metavar="DIR", help="release location (default: <data dir>/release)")
+    annual.add_argument(
+        "--approve-as",
+        metavar="NAME",
+        help="answer the DAG's approval as NAME: Approve, so the publication is released (without it the run "
+        "answers Reject: built and published for checking, nothing released)",
+    )
     annual.add_argument("--no-migrate", action="store_true", help="skip `airflow db migrate`")
     annual.add_argument("--json", action="store_true", help="print the run's result as JSON")
     annual.set_defaults(func=run_annual)
@@ -119,11 +126,18 @@ def run_annual(args: argparse.Namespace) -> int:
         conf["outputs"] = str(Path(args.outputs).expanduser().resolve())
     if args.population:
         conf["population_csv"] = str(population_file(args.population))
+    if args.release:
+        conf["release"] = str(Path(args.release).expanduser().resolve())
     from lscb import airflow_support
 
     airflow_support.apply_airflow_environment()  # before anything imports Airflow (see run_quarter)
     _prepare(args.no_migrate, project_db=False)
-    result = airflow_support.test_dag("annual_report", conf)
+    # nobody can answer a dag.test() run in Airflow's UI: this command answers for the person running it
+    if args.approve_as:
+        answer = ("Approve", {"id": args.approve_as, "name": args.approve_as})
+    else:
+        answer = ("Reject", {"id": "lscb run-annual", "name": "lscb run-annual (no --approve-as)"})
+    result = airflow_support.test_dag("annual_report", conf, answers={"approve_release": answer})
     return _report(result, args.json)
 
 
