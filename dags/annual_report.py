@@ -1,6 +1,7 @@
 """annual_report: the annual publication for a financial year (HTML, PDF, XLSX, CSVs).
 
-choose_year -> build_report -> audit_publication -> publish_publication
+choose_year -> build_report -> audit_publication -> publish_publication -> approve_release
+  -> release_publication
 
 Scheduled on the quarterly DAG's final compiles (the `lscb-quarterly-final-compile` asset): the
 final compile of a fourth quarter builds that financial year's publication; any other quarter's
@@ -13,6 +14,12 @@ rounding, ranks and bands) audits it and writes its Data Docs beside it (`data_d
 when the gate passed is the folder moved to `<outputs>/<year>`. A failed gate fails
 `audit_publication` (not retried), naming what failed and where the Data Docs are.
 
+Release with approval: the published folder waits for a statistician (`approve_release`, Airflow's
+human-in-the-loop ApprovalOperator: Approve or Reject in Airflow's Required Actions). Approved,
+`pipeline.release.release_publication` copies it to `<release>/<year>` (param `release`, Variable
+`lscb_release`, else <data dir>/release) with a manifest of SHA-256 checksums, read-only, never
+replaced. Rejected, the release step is skipped and nothing is released.
+
 Wiring only: the use cases do the work (imported inside the tasks). They read the stored returns
 from the project database (Airflow connection `lscb_db`, else `LSCB_DATABASE_URL`). Rerunning
 rewrites the same files. Configuration: docs/AIRFLOW.md.
@@ -23,6 +30,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import Asset, Param, dag, get_current_context, task
 
 from lscb.airflow_support import notify_failure
@@ -68,6 +76,13 @@ def _year() -> str:
             title="Outputs",
             description="Output folder (default: Variable lscb_annual, else <data dir>/annual); "
             "the report goes to <outputs>/<year>",
+        ),
+        "release": Param(
+            None,
+            type=["null", "string"],
+            title="Release location",
+            description="Where an approved publication is released (default: Variable lscb_release, else "
+            "<data dir>/release); it goes to <release>/<year>, read-only, with manifest.json",
         ),
         "population_csv": Param(
             None,
@@ -128,7 +143,29 @@ def annual_report() -> None:
 
         return publish_staged(_year(), annual_location(get_current_context()["params"]))
 
-    publish_publication(audit_publication(build_report(choose_year())))
+    @task
+    def release_publication(approval: dict[str, Any]) -> dict[str, Any]:
+        """Copy the approved publication to the release location with its manifest (runs only
+        when approve_release was approved: a rejection skips it)."""
+        from lscb.airflow_support import annual_location, release_approved, release_location
+
+        params = get_current_context()["params"]
+        responder = (approval or {}).get("responded_by_user") or {}
+        approved_by = str(responder.get("name") or responder.get("id") or "unknown")
+        return release_approved(_year(), annual_location(params), release_location(params), approved_by=approved_by)
+
+    approve = ApprovalOperator(
+        task_id="approve_release",
+        subject="Release the LSCB annual publication {{ ti.xcom_pull(task_ids='choose_year')['year'] }}?",
+        body="The publication passed the data-quality gate and is published for checking at "
+        "{{ ti.xcom_pull(task_ids='publish_publication')['out_dir'] }}. Approve to release it (copied, "
+        "read-only, with a manifest of checksums); Reject to release nothing.",
+        # no answer in two weeks: the task fails and nothing is released (there is no default)
+        response_timeout=timedelta(days=14),
+    )
+    published = publish_publication(audit_publication(build_report(choose_year())))
+    published >> approve
+    release_publication(approve.output)
 
 
 annual_report_dag = annual_report()

@@ -142,6 +142,14 @@ def pseudonymisation_key() -> PseudonymisationKey:
     return load_settings().key()
 
 
+def uses_demo_key() -> bool:
+    """Whether this run's key is the public demo key (its publications say they are demonstrations)."""
+    try:
+        return pseudonymisation_key().demo
+    except ConfigurationError:
+        return False
+
+
 def require_pseudonymisation_key() -> PseudonymisationKey:
     """`pseudonymisation_key()`, as a task failure that is not retried when there is none."""
     try:
@@ -188,7 +196,9 @@ def compile_outputs(
     return _stage(
         outputs,
         period,
-        lambda folder: compile_period(database_url, quarter, folder, population_csv=population_csv, today=today),
+        lambda folder: compile_period(
+            database_url, quarter, folder, population_csv=population_csv, today=today, demo_key=uses_demo_key()
+        ),
     )
 
 
@@ -198,7 +208,13 @@ def build_publication(
     """Build the annual publication into `<outputs>/.staging/<year>` (as `compile_outputs`)."""
     from pipeline.annual import build_annual
 
-    return _stage(outputs, year, lambda folder: build_annual(database_url, year, folder, population_csv=population_csv))
+    return _stage(
+        outputs,
+        year,
+        lambda folder: build_annual(
+            database_url, year, folder, population_csv=population_csv, demo_key=uses_demo_key()
+        ),
+    )
 
 
 def audit_staged(scope: str, outputs: Any, *, database_url: str) -> dict[str, Any]:
@@ -408,10 +424,52 @@ def load_dag(dag_id: str) -> Any:
     raise LookupError(f"no DAG {dag_id!r} in {path}")
 
 
-def test_dag(dag_id: str, conf: Mapping[str, Any], logical_date: datetime | None = None) -> dict[str, Any]:
+def answer_when_asked(task_id: str, answer: str, responder: Mapping[str, str], *, timeout: float = 3600.0) -> bool:
+    """Wait for the human-in-the-loop task `task_id` to wait for input, then record `answer` as
+    Airflow's HITL REST endpoint records it (who, when, the option chosen; the parked task resumed).
+    For `dag.test()` runs on this machine, which no one can answer in Airflow's UI."""
+    import time
+
+    from airflow._shared.timezones import timezone
+    from airflow.models.hitl import HITLDetail
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.models.trigger import handle_event_submit
+    from airflow.triggers.base import TriggerEvent
+    from airflow.utils.session import create_session
+    from airflow.utils.state import TaskInstanceState
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with create_session() as session:
+            ti = (
+                session.query(TaskInstance)
+                .filter(TaskInstance.task_id == task_id, TaskInstance.state == TaskInstanceState.AWAITING_INPUT)
+                .one_or_none()
+            )
+            detail = session.query(HITLDetail).filter(HITLDetail.ti_id == ti.id).one_or_none() if ti else None
+            if ti is not None and detail is not None:
+                detail.responded_by = dict(responder)
+                detail.responded_at = timezone.utcnow()
+                detail.chosen_options = [answer]
+                detail.params_input = {}
+                session.add(detail)
+                handle_event_submit(TriggerEvent(detail.as_resume_event_payload()), task_instance=ti, session=session)
+                return True
+        time.sleep(1)
+    return False
+
+
+def test_dag(
+    dag_id: str,
+    conf: Mapping[str, Any],
+    logical_date: datetime | None = None,
+    *,
+    answers: Mapping[str, tuple[str, Mapping[str, str]]] | None = None,
+) -> dict[str, Any]:
     """Run one DAG run in this process with `dag.test()` (at `logical_date`, default now) and
     return its state and the state of every task instance:
     {"state", "run_id", "tasks": {task_id: {state: count}}, "failed": [...]}.
+    `answers`: human-in-the-loop task id -> (option, responder), answered when the task asks.
     """
     from collections import Counter, defaultdict
 
@@ -419,7 +477,23 @@ def test_dag(dag_id: str, conf: Mapping[str, Any], logical_date: datetime | None
     # Deadline alerts are the scheduler's; dag.test() of Airflow 3.3 looks the DAG's DeadlineAlert
     # objects up as if they were serialized ids and fails when the run ends, so run without them.
     dag.deadline = None
-    run = dag.test(run_conf=dict(conf), logical_date=logical_date)
+    # each answer waits in its own process (spawned: a thread importing Airflow's lazily loaded
+    # modules beside dag.test() deadlocks on Python's import locks); the same metadata database
+    import multiprocessing
+
+    answering = [
+        multiprocessing.get_context("spawn").Process(
+            target=answer_when_asked, args=(task_id, option, dict(responder)), daemon=True
+        )
+        for task_id, (option, responder) in (answers or {}).items()
+    ]
+    for process in answering:
+        process.start()
+    try:
+        run = dag.test(run_conf=dict(conf), logical_date=logical_date)
+    finally:
+        for process in answering:
+            process.terminate()
     from airflow.utils.session import create_session
 
     tasks: dict[str, Counter[str]] = defaultdict(Counter)
@@ -459,6 +533,31 @@ def worker_hostname() -> str:
     import socket
 
     return os.environ.get("LSCB_WORKER_NAME") or socket.getfqdn()
+
+
+def release_location(params: Mapping[str, Any] | None = None) -> str:
+    """Where approved publications are released: param `release`, else Variable `lscb_release`,
+    else <data dir>/release."""
+    value = _param_or_variable(params, "release", "lscb_release")
+    if not value:
+        return load_settings().location("release")
+    return str(Path(str(value)).expanduser().resolve())
+
+
+def release_approved(year: str, outputs: str, release: str, *, approved_by: str) -> dict[str, Any]:
+    """Release the published `<outputs>/<year>` to `<release>/<year>` (after the approval), with
+    its manifest; a year already released is left as it is (a rerun finds it done)."""
+    from pipeline.release import MANIFEST, ReleaseError, release_publication
+
+    target = Path(release) / year
+    if (target / MANIFEST).exists():
+        return {"release_dir": str(target), "already_released": True}
+    try:
+        outcome = release_publication(Path(outputs) / year, Path(release), year, approved_by=approved_by)
+    except ReleaseError as error:
+        _fail(str(error))
+    print(f"released {year}: {outcome.files} file(s) in {outcome.release_dir}, approved by {approved_by}")
+    return {**outcome.to_json(), "already_released": False}
 
 
 def population_csv(params: Mapping[str, Any] | None = None) -> Path | None:

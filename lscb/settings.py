@@ -52,7 +52,7 @@ DEMO_KEY_NAME = "lscb-public-demo-key-2025"
 # Public and printed in the docs: keys made with it are not secret. Demos and tests only.
 DEMO_KEY = b"lscb-public-demo-key-2025: not secret, never use for real children's data"
 
-LOCATION_KINDS = ("inbox", "archive", "quarantine", "outputs", "annual")
+LOCATION_KINDS = ("inbox", "archive", "quarantine", "outputs", "annual", "release")
 
 _warned: set[str] = set()  # what this process has already warned about
 
@@ -95,6 +95,7 @@ class Settings(BaseSettings):
     quarantine: str | None = None
     outputs: str | None = None
     annual: str | None = None
+    release: str | None = None  # where approved annual publications are released (immutable)
 
     portal_secret: SecretStr | None = None
     portal_idle_minutes: int = 30
@@ -183,6 +184,12 @@ class Settings(BaseSettings):
     def upload_location(self) -> str:
         """Where the portal keeps uploads (sealed): `<data dir>/uploads`."""
         return str(self.data_path() / "uploads")
+
+    def uses_demo_key(self) -> bool:
+        """Whether what is built now is keyed with the public demo key (a publication then says
+        it is a demonstration)."""
+        has_key = self.pseudonymisation_key is not None and self.pseudonymisation_key.get_secret_value().strip()
+        return bool(self.demo and not has_key)
 
 
 def load_settings() -> Settings:

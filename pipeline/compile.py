@@ -14,6 +14,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from pipeline.population import read_population
+from pipeline.provenance import publication_provenance
 from pipeline.tracing import record_compile as record_children_to_trace
 from reports.compile import CompileOutcome, CompileTables, compile_tables, write_compile
 from schemas.calendar import Period
@@ -41,11 +42,13 @@ def compile_period(
     *,
     population_csv: Path | None = None,
     today: date | None = None,
+    demo_key: bool = False,
 ) -> CompileOutcome:
     """Compile `period` from the store into `out_dir` (created if needed)."""
     tables = compile_period_tables(engine, period, population_csv=population_csv, today=today)
     tables = record_children_to_trace(engine, tables, today=today)  # the store's cases, and gaps' >28 days
-    return write_compile(tables, Path(out_dir), population_given=population_csv is not None)
+    provenance = publication_provenance(demo_key=demo_key, population_csv=population_csv)
+    return write_compile(tables, Path(out_dir), population_given=population_csv is not None, provenance=provenance)
 
 
 def findings_through(engine: Engine | str, period: Period, *, today: date | None = None) -> list[CrossCouncilFinding]:

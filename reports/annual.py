@@ -10,7 +10,7 @@ top of `out_dir` and the exact copy under `out_dir/analyst/` (internal, never pu
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,20 +18,40 @@ import pandas as pd
 
 from reports import charts
 from reports.compile import RULE_LABELS, environment, write_csv, write_xlsx
-from reports.ees import Geography, council_table, time_columns, to_ees
+from reports.ees import (
+    ColumnDefinition,
+    Geography,
+    Provenance,
+    column_definitions,
+    council_table,
+    ees_columns,
+    time_columns,
+    to_ees,
+    with_decimals,
+    write_metadata,
+)
 from schemas.calendar import financial_year_periods
 from schemas.register import COUNTRY_CODE, Register, load_register
-from schemas.standard import load_standard
-from transforms.disclosure import NOT_AVAILABLE, SUPPRESSED, protect, suppress_rates
-from transforms.link import RULES, CrossCouncilFinding, link, x1_decided_through
+from transforms.disclosure import NOT_AVAILABLE, SUPPRESSED, is_primary, protect, round_total, suppress_rates
+from transforms.link import RULES, WHOLE_PICTURE, CrossCouncilFinding, link, x1_decided_through
 from transforms.measures import MEASURES, NationalData, children_fields, gaps, league_table, tracker
+from transforms.picture import children_by_council
 
-ANNUAL_TABLES = ("returns", "league_table", "children", "cross_council", "strategy", "completeness")
+ANNUAL_TABLES = (
+    "returns",
+    "league_table",
+    "children",
+    "cross_council",
+    "whole_picture",
+    "strategy",
+    "completeness",
+)
 TITLES = {
     "returns": "Returns received, by quarter",
     "league_table": "League table for the year",
     "children": "Children identified and children not offered a return interview, by council",
     "cross_council": "Cross-council findings by council of origin",
+    "whole_picture": "X6 the whole picture: children whose warning signs were recorded only elsewhere, by region",
     "strategy": "Councils with gaps in strategy, team or protocol at the end of the year, by region",
     "completeness": "Completeness of the Children fields, England",
 }
@@ -45,6 +65,8 @@ class AnnualTables:
     tables: dict[str, pd.DataFrame]  # name -> EES-layout table
     findings: list[CrossCouncilFinding] = field(default_factory=list)
     published: bool = False
+    # exact headline counts of the year and the year before (None: nothing received that year)
+    headline: dict[str, int | None] = field(default_factory=dict)
 
 
 @dataclass
@@ -155,6 +177,25 @@ def annual_tables(
         )
     cross = pd.DataFrame(cross_rows)
 
+    # X6: distinct children per council now responsible, over the year's quarters (published by region)
+    year_codes = {p.code for p in periods}
+    picture_counts = children_by_council(
+        [t.picture for t in result.whole_pictures if t.picture is not None and t.finding.period in year_codes],
+        register.lineage_or_self,
+    )
+    returned = {register.lineage_or_self(c) for c in activity["council_code"]} if len(activity) else set()
+    picture = pd.DataFrame(
+        [
+            {
+                "council_code": code,
+                "region_code": register.get(code).region_code,
+                "children_whole_picture": picture_counts.get(lineage, 0) if lineage in returned else None,
+            }
+            for lineage, code in sorted(latest_code.items(), key=lambda item: item[1])
+        ],
+        columns=["council_code", "region_code", "children_whole_picture"],
+    )
+
     last = periods[-1].code
     year_end = gap[gap["period"] == last]
     strategy_rows = []
@@ -195,10 +236,38 @@ def annual_tables(
         "league_table": to_ees(league, code_column="code", level=lambda r: r["geographic_level"], register=register),
         "children": council_table(children, label, register),
         "cross_council": council_table(cross, label, register),
+        "whole_picture": council_table(picture, label, register),
         "strategy": strategy,
         "completeness": completeness,
     }
-    return AnnualTables(year=year, tables=tables, findings=findings)
+    return AnnualTables(
+        year=year, tables=tables, findings=findings, headline=_headline(year, data, tracked, register, today)
+    )
+
+
+def _headline(
+    year: str, data: NationalData, tracked: pd.DataFrame, register: Register, today: date
+) -> dict[str, int | None]:
+    """Returns and children identified in the year, and in the year before (for the change)."""
+    start = int(year[:4])
+    previous = financial_year_periods(f"{start - 1}-{start % 100:02d}")
+    before = tracker(previous, data, register=register, today=today)
+    received = ("accepted", "accepted_open_queries", "signed_off")
+    activity = data.activity
+
+    def identified(codes: set[str]) -> int | None:
+        rows = activity[activity["period"].isin(codes)] if len(activity) else activity
+        return int(pd.to_numeric(rows["children_newly_identified"]).sum()) if len(rows) else None
+
+    accepted_before = int(before["state"].isin(received).sum())
+    return {
+        "returns_expected": len(tracked),
+        "returns_accepted": int(tracked["state"].isin(received).sum()),
+        "returns_late": int((tracked["late"].fillna(False).astype(bool) & (tracked["state"] != "not_received")).sum()),
+        "returns_accepted_before": accepted_before if accepted_before else None,
+        "children_identified": identified({p.code for p in financial_year_periods(year)}),
+        "children_identified_before": identified({p.code for p in previous}),
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -219,6 +288,8 @@ def publish(exact: AnnualTables) -> tuple[AnnualTables, int]:
     )
     suppressed += n
     tables["cross_council"] = cross
+    tables["whole_picture"], n = _by_region(exact.tables["whole_picture"], "children_whole_picture")
+    suppressed += n
     league = exact.tables["league_table"].copy()
     counts = exact.tables["children"][
         ["new_la_code", "children_newly_identified", "return_interviews_within_72h", "referrals_to_police", "charges"]
@@ -229,7 +300,28 @@ def publish(exact: AnnualTables) -> tuple[AnnualTables, int]:
     published = suppress_rates(league, rates, counts)
     suppressed += int((published[list(rates)] == SUPPRESSED).sum().sum())
     tables["league_table"] = published.drop(columns=["code"])
-    return AnnualTables(year=exact.year, tables=tables, findings=[], published=True), suppressed
+    headline = {
+        k: (round_total(v) if k.startswith("children") and v is not None else v) for k, v in exact.headline.items()
+    }
+    return AnnualTables(year=exact.year, tables=tables, findings=[], published=True, headline=headline), suppressed
+
+
+def _by_region(table: pd.DataFrame, column: str) -> tuple[pd.DataFrame, int]:
+    """Regional and England rows only: a region's count of 1 to 5 as `c`, every other total
+    rounded to the nearest 10 (the council rows are not published)."""
+    out = table[table["geographic_level"] != "Local authority"].copy().reset_index(drop=True)
+    out[column] = out[column].astype(object)
+    suppressed = 0
+    for i, row in out.iterrows():
+        value = row[column]
+        if value is None or pd.isna(value):
+            out.at[i, column] = NOT_AVAILABLE
+        elif row["geographic_level"] == "Regional" and is_primary(value):
+            out.at[i, column] = SUPPRESSED
+            suppressed += 1
+        else:
+            out.at[i, column] = round_total(value)
+    return out, suppressed
 
 
 def _protect_council_table(
@@ -271,16 +363,28 @@ def _protect_council_table(
 # Writing
 
 
-def write_annual(exact: AnnualTables, out_dir: Path, *, population_given: bool = False) -> AnnualOutcome:
+def write_annual(
+    exact: AnnualTables,
+    out_dir: Path,
+    *,
+    population_given: bool = False,
+    provenance: Provenance | None = None,
+    released_on: date | None = None,
+    contact: str | None = None,
+) -> AnnualOutcome:
     out_dir.mkdir(parents=True, exist_ok=True)
     analyst_dir = out_dir / "analyst"
     analyst_dir.mkdir(exist_ok=True)
     published, suppressed = publish(exact)
+    published.tables = {name: with_decimals(ees_columns(frame)) for name, frame in published.tables.items()}
     paths: dict[str, str] = {}
     for name, frame in published.tables.items():
         paths[f"{name}.csv"] = str(write_csv(frame, out_dir / f"{name}.csv"))
+        paths[f"{name}.meta.csv"] = str(write_metadata(frame, out_dir / f"{name}.csv", provenance=provenance))
         write_csv(exact.tables[name], analyst_dir / f"{name}.csv")
-    notes = {
+    provenance = provenance or Provenance()
+    notes = {"provenance": provenance.statement} if provenance.demonstration else {}
+    notes |= {
         "symbols": "c = suppressed to protect confidentiality (1 to 5 children, or a cell that would reveal one); "
         "x = not available; z = not applicable. England and regional totals are rounded to the nearest 10.",
         "synthetic": "Figures from returns held in this system."
@@ -288,7 +392,9 @@ def write_annual(exact: AnnualTables, out_dir: Path, *, population_given: bool =
     }
     paths["xlsx"] = str(write_xlsx(dict(published.tables), out_dir / f"lscb-annual-{exact.year}.xlsx", notes=notes))
     write_xlsx(exact.tables, analyst_dir / f"lscb-annual-{exact.year}-exact.xlsx")
-    html = render_html(published, population_given=population_given)
+    html = render_html(
+        published, population_given=population_given, provenance=provenance, released_on=released_on, contact=contact
+    )
     html_path = out_dir / f"lscb-annual-{exact.year}.html"
     html_path.write_text(html, encoding="utf-8")
     paths["html"] = str(html_path)
@@ -313,11 +419,62 @@ def _write_pdf(html: str, path: Path) -> None:
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    HTML(string=html, base_url=str(path.parent)).write_pdf(str(path))
+    # PDF/UA-1: tagged (headings, tables with their header cells, figures with their text), the
+    # document's title and language in its metadata
+    HTML(string=html, base_url=str(path.parent)).write_pdf(str(path), pdf_variant="pdf/ua-1")
 
 
-def render_html(published: AnnualTables, *, population_given: bool) -> str:
+# Plain English for readers (the measures' own definitions name fields; these do not)
+METHODS = {
+    "timeliness_days": "How many days before (negative) or after (positive) the deadline a council's first "
+    "acceptable return arrived, averaged over the quarters it sent.",
+    "data_quality_issues": "Errors in the first return a council sent, plus queries still without an "
+    "explanation in its final return, added up over the year.",
+    "strategy_maturity": "A score out of 10 for the council's arrangements at the end of the year: a strategy "
+    "in place and reviewed, a multi-agency team (more for one that works together in one place), a signed "
+    "information-sharing protocol that includes health, and a named lead.",
+    "identified_per_10000": "Children newly identified as at risk of sexual exploitation during the year, for "
+    "every 10,000 children aged 0 to 17 living in the area.",
+    "return_interview_72h_pct": "Of the children who went missing, the share offered a return interview within "
+    "72 hours of coming back.",
+    "referrals_per_child": "Referrals made to the police during the year for each child the council was working "
+    "with because of the risk of sexual exploitation.",
+    "charges_per_100_referrals": "Charges brought for every 100 referrals the council made to the police.",
+}
+RULE_METHODS = {
+    "X1": "A child one council closed as moved to another council, who does not appear in that council's returns for "
+    "the same quarter or the next.",
+    "X2": "A child still open in one council who appears as a new case in another, without the first council "
+    "ever closing the case.",
+    "X3": "The same child recorded by two councils with a different date of birth or sex.",
+    "X4": "A council says a child came from another council, but that council never reported the child.",
+    "X5": "The same child open in two councils at the end of a quarter.",
+    "X6": "A child open in one council whose records in other councils over the last 12 months show warning signs "
+    "the council's own record does not; only the council now responsible is told.",
+}
+LEAGUE_COLUMNS = ["Rank", "Council", "Region", "Value", "Band", "Change on the previous year"]
+WIDE_COLUMNS = 8  # a table with more columns than this is printed on a landscape page
+
+
+def release_dates(year: str, released_on: date) -> tuple[str, str]:
+    """The release date, and when the next edition is expected (after the next year's fourth
+    quarter's deadline)."""
+    start = int(year[:4])
+    last = financial_year_periods(f"{start + 1}-{(start + 2) % 100:02d}")[-1]
+    next_on = last.deadline + timedelta(days=1)
+    return f"{released_on.day} {released_on:%B %Y}", f"{next_on:%B %Y} (provisional)"
+
+
+def render_html(
+    published: AnnualTables,
+    *,
+    population_given: bool,
+    provenance: Provenance | None = None,
+    released_on: date | None = None,
+    contact: str | None = None,
+) -> str:
     tables = published.tables
+    definitions = column_definitions()
     returns = tables["returns"]
     quarters = [r.replace("Financial year ", "") for r in returns["time_identifier"]]
     returns_chart = charts.column_chart(
@@ -349,88 +506,184 @@ def render_html(published: AnnualTables, *, population_given: bool) -> str:
     region_values = [v if isinstance(v, int | float) else None for v in regional[measure.name]]
     interview_chart = charts.bar_chart(
         f"{measure.label}, by region, {published.year}",
-        "; ".join(f"{n}: {_fmt(v)}" for n, v in zip(regional["region_name"], regional[measure.name], strict=True))
-        + f"; England: {_fmt(england[measure.name])}",
+        "; ".join(
+            f"{n}: {_fmt(v, measure.dp)}" for n, v in zip(regional["region_name"], regional[measure.name], strict=True)
+        )
+        + f"; England: {_fmt(england[measure.name], measure.dp)}",
         list(regional["region_name"]) + ["England"],
         region_values + [england[measure.name] if isinstance(england[measure.name], int | float) else None],
         unit="%",
     )
     sections = []
     for name in ANNUAL_TABLES:
-        frame = tables[name]
-        sections.append({"id": name, "title": TITLES[name], "table": _html_table(name, frame)})
-    standard = load_standard()
+        if name == "league_table":
+            continue
+        table = _html_table(name, tables[name], definitions)
+        sections.append(
+            {"id": name, "title": TITLES[name], "table": table, "wide": len(table["headers"]) > WIDE_COLUMNS}
+        )
+    released, next_update = release_dates(published.year, released_on or date.today())
     return (
         environment()
         .get_template("annual/report.html.j2")
         .render(
             year=published.year,
+            headlines=_headlines(published, england_cross),
             returns_chart=returns_chart,
             cross_chart=cross_chart,
             interview_chart=interview_chart,
+            league_tables=_league_tables(league),
             sections=sections,
-            measures=MEASURES,
-            rules=[(r, RULE_LABELS[r], standard.rule(r).description) for r in RULES],
+            measures=[(m, METHODS[m.name]) for m in MEASURES],
+            rules=[(r, RULE_LABELS[r], RULE_METHODS[r]) for r in (*RULES, WHOLE_PICTURE)],
             population_given=population_given,
-            today=date.today(),
+            released=released,
+            next_update=next_update,
+            contact=contact or "the LSCB national returns team",
+            provenance=provenance or Provenance(),
         )
     )
 
 
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:,.1f}"
-    if isinstance(value, int):
-        return f"{value:,}"
+def _headlines(published: AnnualTables, england_cross: Any) -> list[dict[str, str]]:
+    """Headline facts in words, each with its number and the change on the previous year."""
+    h = published.headline
+    facts = []
+    expected, accepted = h.get("returns_expected") or 0, h.get("returns_accepted") or 0
+    if expected:
+        before = h.get("returns_accepted_before")
+        facts.append(
+            {
+                "figure": f"{accepted:,} of {expected:,}",
+                "text": f"quarterly returns were accepted ({accepted / expected:.0%}); {h.get('returns_late') or 0:,} "
+                "arrived after the deadline.",
+                "change": _change(accepted, before, "returns"),
+            }
+        )
+    children = h.get("children_identified")
+    if children is not None:
+        facts.append(
+            {
+                "figure": f"{children:,}",
+                "text": "children were newly identified as at risk of sexual exploitation in England (rounded to the "
+                "nearest 10).",
+                "change": _change(children, h.get("children_identified_before"), "children"),
+            }
+        )
+    total = england_cross[CROSS_COUNCIL_TOTAL]
+    if isinstance(total, int | float):
+        facts.append(
+            {
+                "figure": f"{int(total):,}",
+                "text": "cross-council findings: children who may have been lost or duplicated when they moved "
+                "between councils (rounded to the nearest 10).",
+                "change": "No comparison: the checks are new this year.",
+            }
+        )
+    picture = published.tables["whole_picture"]
+    england_picture = picture[picture["geographic_level"] == "National"]
+    if len(england_picture) and isinstance(england_picture.iloc[0]["children_whole_picture"], int | float):
+        facts.append(
+            {
+                "figure": f"{int(england_picture.iloc[0]['children_whole_picture']):,}",
+                "text": "children had warning signs recorded only by another council; the council now responsible "
+                "was told (rounded to the nearest 10).",
+                "change": "No comparison: the checks are new this year.",
+            }
+        )
+    return facts
+
+
+def _change(now: int, before: int | None, noun: str) -> str:
+    if before is None:
+        return "No comparison: no returns were held for the previous year."
+    difference = now - before
+    if difference == 0:
+        return f"The same number of {noun} as the previous year."
+    direction = "more" if difference > 0 else "fewer"
+    share = f" ({abs(difference) / before:.0%})" if before else ""
+    return f"{abs(difference):,} {direction} {noun} than the previous year{share}."
+
+
+def _league_tables(league: pd.DataFrame) -> list[dict[str, Any]]:
+    """One table per measure: every council with its rank, value, band and change, best first."""
+    councils = league[league["geographic_level"] == "Local authority"]
+    england = league[league["geographic_level"] == "National"].iloc[0]
+    out = []
+    for m in MEASURES:
+        rows = []
+        for record in councils.to_dict("records"):
+            rank = record.get(f"{m.name}_rank")
+            rows.append(
+                {
+                    "rank": _cell_text(rank, 0),
+                    "name": record["la_name"],
+                    "region": record["region_name"],
+                    "cells": [
+                        _cell_text(record.get(m.name), m.dp),
+                        _cell_text(record.get(f"{m.name}_band"), 0),
+                        _cell_text(record.get(f"{m.name}_change"), m.dp, signed=True),
+                    ],
+                    "order": (0, float(rank)) if isinstance(rank, int | float) and not pd.isna(rank) else (1, 0.0),
+                }
+            )
+        rows.sort(key=lambda r: (r["order"], r["name"]))
+        out.append(
+            {
+                "id": f"league-{m.name.replace('_', '-')}",
+                "title": m.label,
+                "method": METHODS[m.name],
+                "england": _cell_text(england[m.name], m.dp),
+                "unit": m.unit,
+                "headers": LEAGUE_COLUMNS,
+                "rows": rows,
+            }
+        )
+    return out
+
+
+def _fmt(value: Any, dp: int = 1) -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:,.{dp}f}"
     return "not available" if value in (None, NOT_AVAILABLE) else str(value)
 
 
 HIDDEN = {"time_period", "time_identifier", "country_code", "country_name", "old_la_code", "new_la_code", "region_code"}
+ROW_LABELS = ("la_name", "field", "region_name", "geographic_level")
 
 
-def _html_table(name: str, frame: pd.DataFrame) -> dict[str, Any]:
+def _html_table(name: str, frame: pd.DataFrame, definitions: dict[str, ColumnDefinition]) -> dict[str, Any]:
     """Header and rows for the template: the first column is the row header."""
-    columns = [c for c in frame.columns if c not in HIDDEN]
-    if name == "league_table":
-        columns = ["geographic_level", "region_name", "la_name"] + [m.name for m in MEASURES]
+    columns = [c for c in frame.columns if c not in HIDDEN and c not in ROW_LABELS]
     rows = []
     for record in frame.to_dict("records"):
         label = (
             record.get("la_name")
             or record.get("region_name")
-            or (record.get("time_identifier") if name == "returns" else "England")
+            or (record.get("time_identifier", "").replace("Financial year ", "") if name == "returns" else "England")
         )
         if name == "completeness":
             label = record["field"]
-        cells = [
-            _cell_text(record.get(c)) + (_band(record.get(f"{c}_band")) if name == "league_table" else "")
-            for c in columns
-            if c not in ("la_name", "field", "region_name", "geographic_level")
-        ]
+        cells = [_cell_text(record.get(c), definitions[c].dp if c in definitions else 0) for c in columns]
         rows.append({"label": label, "level": record.get("geographic_level", ""), "cells": cells})
-    headers = [_header(c) for c in columns if c not in ("la_name", "field", "region_name", "geographic_level")]
-    first = {"returns": "Quarter", "completeness": "Field", "strategy": "Region"}.get(name, "Area")
+    headers = [definitions[c].label if c in definitions else _header(c) for c in columns]
+    first = {"returns": "Quarter", "completeness": "Field", "strategy": "Region", "whole_picture": "Area"}.get(
+        name, "Area"
+    )
     return {"first": first, "headers": headers, "rows": rows}
 
 
-def _band(band: Any) -> str:
-    return f" ({band})" if isinstance(band, str) and band in ("A", "B", "C", "D") else ""
-
-
 def _header(column: str) -> str:
-    for m in MEASURES:
-        if column == m.name:
-            return f"{m.label} (band)"
-    return column.replace("_", " ").capitalize().replace("X1", "X1").replace("pct", "(%)")
+    return column.replace("_", " ").capitalize()
 
 
-def _cell_text(value: Any) -> str:
+def _cell_text(value: Any, dp: int | None = 0, *, signed: bool = False) -> str:
+    """A value as shown: numbers to the decimal places of their definition, markers as they are."""
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return NOT_AVAILABLE
     if isinstance(value, bool):
         return "Yes" if value else "No"
-    if isinstance(value, float):
-        return f"{value:,.1f}"
-    if isinstance(value, int):
-        return f"{value:,}"
+    if isinstance(value, int | float):
+        text = f"{value:+,.{dp or 0}f}" if signed else f"{value:,.{dp or 0}f}"
+        return text.replace("-", "\u2212")  # a real minus sign
     return str(value)

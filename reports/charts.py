@@ -8,6 +8,7 @@ Colours pass WCAG AA contrast against white for bars and text.
 from __future__ import annotations
 
 import itertools
+import textwrap
 from collections.abc import Sequence
 from html import escape
 
@@ -16,6 +17,7 @@ TEXT = "#0b0c0c"
 GRID = "#b1b4b6"
 PALETTE = ("#1d70b8", "#003078", "#85994b", "#d4351c", "#6f72af", "#f47738")
 _ids = itertools.count(1)
+LABEL_CHAR_PX = 8
 
 
 def _number(value: float) -> str:
@@ -36,10 +38,15 @@ def bar_chart(
 ) -> str:
     """A horizontal bar chart; None values are drawn as no bar and labelled "not available"."""
     chart_id = f"chart{next(_ids)}"
-    label_width = min(260, max(80, 7 * max((len(lbl) for lbl in labels), default=4)))
+    # labels are never clipped: as wide as the longest needs (8 px a character at 13 px, which
+    # over-estimates Arial), up to 40% of the chart; longer ones wrap onto more lines
+    label_width = int(min(width * 0.4, max(80, LABEL_CHAR_PX * max((len(lbl) for lbl in labels), default=4) + 12)))
+    wrapped = [textwrap.wrap(label, max(int((label_width - 12) / LABEL_CHAR_PX), 8)) or [""] for label in labels]
     plot_width = width - label_width - 90
     top = 10
-    height = top + len(labels) * (bar_height + 8) + 10
+    rows = [max(bar_height, 16 * len(lines)) + 8 for lines in wrapped]
+    starts = [top + sum(rows[:i]) for i in range(len(rows))]
+    height = top + sum(rows) + 10
     numeric = [v for v in values if v is not None]
     high = max([*numeric, 0.0]) or 1.0
     low = min([*numeric, 0.0])
@@ -52,11 +59,15 @@ def bar_chart(
         f'<desc id="{chart_id}-d">{escape(description)}</desc>',
         f'<line x1="{zero_x:.1f}" y1="{top - 4}" x2="{zero_x:.1f}" y2="{height - 6}" stroke="{GRID}" />',
     ]
-    for i, (label, value) in enumerate(zip(labels, values, strict=True)):
-        y = top + i * (bar_height + 8)
+    for i, (lines, value) in enumerate(zip(wrapped, values, strict=True)):
+        y = starts[i]
+        spans = "".join(
+            f'<tspan x="{label_width - 8}" dy="{0 if n == 0 else 16}">{escape(line)}</tspan>'
+            for n, line in enumerate(lines)
+        )
         parts.append(
             f'<text x="{label_width - 8}" y="{y + bar_height * 0.7:.1f}" text-anchor="end" font-size="13" '
-            f'fill="{TEXT}">{escape(label)}</text>'
+            f'fill="{TEXT}">{spans}</text>'
         )
         if value is None:
             parts.append(

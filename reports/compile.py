@@ -33,7 +33,14 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from reports import charts
 from reports.cell_safety import neutralise
-from reports.ees import council_table, time_columns, to_ees
+from reports.ees import (
+    Provenance,
+    council_table,
+    ees_columns,
+    to_ees,
+    with_decimals,
+    write_metadata,
+)
 from schemas.calendar import Period
 from schemas.lifecycle import TRACKER_LABELS, TRACKER_STATES
 from schemas.register import Register, load_register
@@ -174,27 +181,22 @@ def ees_tables(tables: CompileTables, register: Register | None = None) -> dict[
     """The analyst CSVs (exact values) in the EES layout."""
     register = register or load_register()
     pairs = tables.cross_council
-    cross = pd.DataFrame(
-        [
-            {
-                **time_columns(row["time_period"]),
-                "period": row["time_period"],
-                "rule": row["rule"],
-                "from_council_code": row["from_council_code"],
-                "to_council_code": row["to_council_code"],
-                "children": int(row["children"]),
-            }
-            for row in pairs.to_dict("records")
-        ],
-        columns=[
-            "time_period",
-            "time_identifier",
-            "period",
-            "rule",
-            "from_council_code",
-            "to_council_code",
-            "children",
-        ],
+    names = {c.council_code: c.name for c in register.all()}
+    cross = to_ees(
+        pd.DataFrame(
+            [
+                {
+                    "period": row["time_period"],
+                    "council_code": row["from_council_code"],
+                    "rule": row["rule"],
+                    "to_la_name": names.get(row["to_council_code"], row["to_council_code"]),
+                    "children": int(row["children"]),
+                }
+                for row in pairs.to_dict("records")
+            ],
+            columns=["period", "council_code", "rule", "to_la_name", "children"],
+        ),
+        register=register,
     )
     findings = pd.DataFrame(
         [f.to_json() for f in tables.findings],
@@ -212,6 +214,10 @@ def ees_tables(tables: CompileTables, register: Register | None = None) -> dict[
         "whole_picture": tables.whole_picture,
     }
 
+
+# The statistics files (EES layout, each with its `.meta.csv`); the lists of findings name
+# children's local ids and are for councils and analysts only, never published.
+STATISTICS = ("tracker", "league_table", "gaps", "cross_council", "whole_picture")
 
 # Lists of findings, not statistics: a child id a finding does not have (the child never
 # appeared in the other council) is left blank, not marked `x`, so it cannot be read as an id.
@@ -313,8 +319,12 @@ def environment() -> Environment:
     return env
 
 
-def _display(value: Any) -> str:
+def _display(value: Any, dp: int | None = None) -> str:
+    """A value as the dashboard shows it: to `dp` decimal places (the measure's, as in the EES
+    metadata), else one for a fraction."""
     value = _cell(value)
+    if dp is not None and isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:,.{dp}f}"
     if isinstance(value, float):
         return f"{value:,.1f}"
     if isinstance(value, int):
@@ -322,22 +332,33 @@ def _display(value: Any) -> str:
     return str(value)
 
 
-def write_compile(tables: CompileTables, out_dir: Path, *, population_given: bool = False) -> CompileOutcome:
+def write_compile(
+    tables: CompileTables,
+    out_dir: Path,
+    *,
+    population_given: bool = False,
+    provenance: Provenance | None = None,
+) -> CompileOutcome:
     register = load_register()
     out_dir.mkdir(parents=True, exist_ok=True)
     ees = ees_tables(tables, register)
+    ees = {name: with_decimals(ees_columns(frame)) if name in STATISTICS else frame for name, frame in ees.items()}
     paths: dict[str, str] = {}
     for name, frame in ees.items():
         paths[name] = str(write_csv(frame, out_dir / f"{name}.csv", missing=missing_marker(name)))
+        if name in STATISTICS:  # valid EES files: each with its metadata
+            paths[f"{name}.meta"] = str(write_metadata(frame, out_dir / f"{name}.csv", provenance=provenance))
     paths["xlsx"] = str(
         write_xlsx(
             {k: v for k, v in ees.items() if k != "cross_council_findings"}
             | {"findings": ees["cross_council_findings"]},
             out_dir / "compile.xlsx",
-            notes=_notes(population_given),
+            notes=_notes(population_given, provenance),
         )
     )
-    paths["dashboard"] = str(_write_dashboard(tables, out_dir / "dashboard.html", register, population_given))
+    paths["dashboard"] = str(
+        _write_dashboard(tables, out_dir / "dashboard.html", register, population_given, provenance=provenance)
+    )
     counts = tables.tracker["state"].value_counts().to_dict()
     received = sum(counts.get(s, 0) for s in ("accepted_open_queries", "accepted", "signed_off"))
     in_period = [f for f in tables.findings if f.period == tables.period.code]
@@ -362,15 +383,23 @@ def _whole_picture_total(table: pd.DataFrame) -> int:
     return 0 if value is None or pd.isna(value) else int(value)
 
 
-def _notes(population_given: bool) -> dict[str, str]:
-    notes = {m.name: f"{m.label}: {m.definition}" for m in MEASURES}
+def _notes(population_given: bool, provenance: Provenance | None = None) -> dict[str, str]:
+    notes = {"provenance": provenance.statement} if provenance and provenance.demonstration else {}
+    notes |= {m.name: f"{m.label}: {m.definition}" for m in MEASURES}
     notes["markers"] = "x = not available; z = not applicable. Analysts' tables: exact values, not for publication."
     if not population_given:
         notes["population"] = "No population file was given: rates per 10,000 children are x (not available)."
     return notes
 
 
-def _write_dashboard(tables: CompileTables, path: Path, register: Register, population_given: bool) -> Path:
+def _write_dashboard(
+    tables: CompileTables,
+    path: Path,
+    register: Register,
+    population_given: bool,
+    *,
+    provenance: Provenance | None = None,
+) -> Path:
     period = tables.period
     states = tables.tracker["state"].value_counts()
     state_rows = [(STATE_LABELS[s], int(states.get(s, 0))) for s in TRACKER_STATES]
@@ -460,6 +489,7 @@ def _write_dashboard(tables: CompileTables, path: Path, register: Register, popu
             strategy_gaps=strategy_gaps,
             population_given=population_given,
             expected=len(tables.tracker),
+            provenance=provenance,
         )
     )
     path.write_text(html, encoding="utf-8")

@@ -14,6 +14,7 @@ import urllib.parse
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -114,3 +115,13 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "var"
     monkeypatch.setenv("LSCB_DATA_DIR", str(path))
     return path
+
+
+@pytest.fixture(scope="session")
+def generated_year(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A generated year (tests/support/publication.py): every council's four quarters of 2025-26
+    stored, with small counts, zero rows and cross-council findings; its annual publication and
+    its fourth quarter's compile built (with the synthetic population: a demonstration)."""
+    from tests.support.publication import generate_year
+
+    return generate_year(tmp_path_factory.mktemp("generated-year"))

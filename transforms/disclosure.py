@@ -92,7 +92,19 @@ def protect(
         equations.append([(index[k], c) for k, c in extra])
     suppressed = {cell for cell, v in values.items() if is_primary(v)}
     primary = len(suppressed)
-    suppressed = secondary_suppression(values, equations, suppressed)
+    # a row whose published total is 0 pins every cell in it to 0 (counts are never negative):
+    # hiding one of them would hide nothing and its `c` would suggest 1 to 5 children
+    pinned = (
+        {
+            (i, c)
+            for i in range(len(frame))
+            if _is_number(frame.at[i, row_total]) and frame.at[i, row_total] == 0
+            for c in cols
+        }
+        if row_total
+        else set()
+    )
+    suppressed = secondary_suppression(values, equations, suppressed, pinned=pinned)
     published = frame.copy()
     for col in cols:
         published[col] = published[col].astype(object)
@@ -127,25 +139,49 @@ def secondary_suppression(
     values: dict[tuple[int, str], Any],
     equations: list[list[tuple[int, str]]],
     suppressed: set[tuple[int, str]],
+    *,
+    pinned: set[tuple[int, str]] | frozenset[tuple[int, str]] = frozenset(),
 ) -> set[tuple[int, str]]:
-    """Add cells to `suppressed` until no suppressed cell can be recovered from the equations."""
+    """Add cells to `suppressed` until no suppressed cell can be recovered from the equations.
+    `pinned`: cells the published totals already give away (never chosen: hiding them protects
+    nothing)."""
     suppressed = set(suppressed)
+    active = list(equations)
     for _ in range(10 * len(values) + 10):
-        lonely = next((eq for eq in equations if sum(cell in suppressed for cell in eq) == 1), None)
+        # a total whose other cells are all given away by zero row totals cannot be helped by
+        # hiding one of them: its own rounding (to 10) is what protects its `c`
+        active = [eq for eq in active if not (pinned and _given_away(eq, suppressed, pinned))]
+        lonely = next((eq for eq in active if sum(cell in suppressed for cell in eq) == 1), None)
         if lonely is None:
-            exposed = recoverable(equations, suppressed)
+            exposed = recoverable(active, suppressed)
             if not exposed:
                 return suppressed
             target = exposed[0]
-            lonely = next(eq for eq in equations if target in eq and any(c not in suppressed for c in eq))
-        candidates = [c for c in lonely if c not in suppressed and _is_number(values[c])]
+            helpful = [eq for eq in active if target in eq and any(c not in suppressed | pinned for c in eq)]
+            if not helpful:  # its totals are all hidden: widen through a total of another hidden cell
+                helpful = [
+                    eq
+                    for eq in active
+                    if any(c in suppressed for c in eq) and any(c not in suppressed | pinned for c in eq)
+                ]
+            if not helpful:
+                raise ValueError("cannot protect a total whose every cell is already suppressed")
+            lonely = helpful[0]
+        candidates = [c for c in lonely if c not in suppressed and c not in pinned and _is_number(values[c])]
         if not candidates:
-            candidates = [c for c in lonely if c not in suppressed]
+            candidates = [c for c in lonely if c not in suppressed and c not in pinned]
         if not candidates:
             raise ValueError("cannot protect a total whose every cell is already suppressed")
         # the smallest non-zero count first (a zero hides little), then the smallest
         suppressed.add(min(candidates, key=lambda c: (_key(values[c]) == 0, _key(values[c]), c)))
     raise RuntimeError("secondary suppression did not settle")
+
+
+def _given_away(
+    equation: list[tuple[int, str]], suppressed: set[tuple[int, str]], pinned: set[tuple[int, str]] | frozenset
+) -> bool:
+    hidden = [c for c in equation if c in suppressed]
+    return bool(hidden) and all(c in suppressed or c in pinned for c in equation) and any(c in pinned for c in equation)
 
 
 def _key(value: Any) -> float:

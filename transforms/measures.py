@@ -256,6 +256,7 @@ class Measure:
     higher_is_better: bool
     definition: str
     count: str | None = None  # the count behind the value, for disclosure (numerator)
+    dp: int = 1  # decimal places published and shown (the EES metadata's indicator_dp)
 
 
 MEASURES: tuple[Measure, ...] = (
@@ -308,6 +309,7 @@ MEASURES: tuple[Measure, ...] = (
         True,
         "referrals_to_police divided by the children in the return (every child open in the quarter).",
         count="referrals_to_police",
+        dp=2,
     ),
     Measure(
         "charges_per_100_referrals",

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     population = population_file(args.population)
     database = args.database_url or settings().database()
     try:
-        outcome = build_annual(database, year, args.out, population_csv=population)
+        outcome = build_annual(database, year, args.out, population_csv=population, demo_key=settings().uses_demo_key())
     except ValueError as error:
         raise UserError(str(error)) from None
     except Exception as error:

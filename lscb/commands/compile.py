@@ -39,7 +39,9 @@ def run(args: argparse.Namespace) -> int:
     population = population_file(args.population)
     database = args.database_url or settings().database()
     try:
-        outcome = compile_period(database, period, args.out, population_csv=population)
+        outcome = compile_period(
+            database, period, args.out, population_csv=population, demo_key=settings().uses_demo_key()
+        )
     except ValueError as error:
         raise UserError(str(error)) from None
     except Exception as error:  # the store not migrated yet, an unreachable database ...

@@ -57,6 +57,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     annual.add_argument("--year", metavar="YYYY-YY", help="financial year (default: the latest complete one)")
     annual.add_argument("--outputs", metavar="DIR", help="output folder (default: <data dir>/annual)")
     add_population_option(annual)
+    annual.add_argument("--release", metavar="DIR", help="release location (default: <data dir>/release)")
+    annual.add_argument(
+        "--approve-as",
+        metavar="NAME",
+        help="answer the DAG's approval as NAME: Approve, so the publication is released (without it the run "
+        "answers Reject: built and published for checking, nothing released)",
+    )
     annual.add_argument("--no-migrate", action="store_true", help="skip `airflow db migrate`")
     annual.add_argument("--json", action="store_true", help="print the run's result as JSON")
     annual.set_defaults(func=run_annual)
@@ -133,17 +140,25 @@ def run_annual(args: argparse.Namespace) -> int:
         conf["outputs"] = str(Path(args.outputs).expanduser().resolve())
     if args.population:
         conf["population_csv"] = str(population_file(args.population))
-    result = annual_run(conf, no_migrate=args.no_migrate)
+    if args.release:
+        conf["release"] = str(Path(args.release).expanduser().resolve())
+    result = annual_run(conf, no_migrate=args.no_migrate, approve_as=args.approve_as)
     return _report(result, args.json)
 
 
-def annual_run(conf: dict[str, Any], *, no_migrate: bool) -> dict[str, Any]:
-    """One annual_report DAG run (dag.test) with these params; its result."""
+def annual_run(conf: dict[str, Any], *, no_migrate: bool, approve_as: str | None = None) -> dict[str, Any]:
+    """One annual_report DAG run (dag.test) with these params; its result. Nobody can answer a
+    dag.test() run in Airflow's UI, so the release approval is answered for the person running
+    it: `approve_as` approves in that name, None rejects (nothing is released)."""
     from lscb import airflow_support
 
     airflow_support.apply_airflow_environment()  # before anything imports Airflow (see quarter_run)
     _prepare(no_migrate, project_db=False)
-    return airflow_support.test_dag("annual_report", conf)
+    if approve_as:
+        answer = ("Approve", {"id": approve_as, "name": approve_as})
+    else:
+        answer = ("Reject", {"id": "lscb run-annual", "name": "lscb run-annual (no --approve-as)"})
+    return airflow_support.test_dag("annual_report", conf, answers={"approve_release": answer})
 
 
 def _report(result: dict[str, Any], as_json: bool) -> int:

@@ -45,7 +45,7 @@ class ApiConfig:
     burst: int = 30
     max_body_bytes: int = field(default_factory=_standard_limit)
     # behind a TLS-terminating proxy: believe X-Forwarded-Proto (OAuth 2.0 needs https, RFC 6749 §3.1)
-    trust_proxy: bool = False
+    trust_proxy: int = 0  # trusted proxy hops (LSCB_PORTAL_TRUST_PROXY); any: X-Forwarded-Proto believed
 
     def __post_init__(self) -> None:
         self.token_seconds = max(60, min(self.token_seconds, int(use_cases.MAX_TOKEN_LIFETIME.total_seconds())))

@@ -150,13 +150,22 @@ def test_quarterly_return_shape(dagbag: dict) -> None:
 
 def test_annual_report_shape(dagbag: dict) -> None:
     dag = dagbag["dags"]["annual_report"]
-    assert set(dag["tasks"]) == {"choose_year", "build_report", "audit_publication", "publish_publication"}
+    assert set(dag["tasks"]) == {
+        "choose_year",
+        "build_report",
+        "audit_publication",
+        "publish_publication",
+        "approve_release",
+        "release_publication",
+    }
     assert dag["timetable"] == "AssetTriggeredTimetable" and "lscb-quarterly-final-compile" in dag["schedule"]
     assert dag["tasks"]["build_report"]["upstream"] == ["choose_year"]
     assert dag["tasks"]["audit_publication"]["upstream"] == ["build_report"]
     assert dag["tasks"]["publish_publication"]["upstream"] == ["audit_publication"]
+    assert dag["tasks"]["approve_release"]["upstream"] == ["publish_publication"]  # a statistician's approval
+    assert dag["tasks"]["release_publication"]["upstream"] == ["approve_release"]
     assert all(task["trigger_rule"] == "all_success" for task in dag["tasks"].values())
-    assert {"year", "outputs"} <= set(dag["params"])
+    assert {"year", "outputs", "release"} <= set(dag["params"])
 
 
 def test_raw_file_retention_shape(dagbag: dict) -> None:

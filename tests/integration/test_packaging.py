@@ -29,6 +29,9 @@ def _declared() -> tuple[set[str], set[str]]:
     return {_name(r) for r in project["dependencies"]}, {_name(r) for r in project["optional-dependencies"]["dev"]}
 
 
+VENDORED = ROOT / "tests" / "tools"
+
+
 def _imported_modules(*packages: str) -> dict[str, set[str]]:
     """Third-party top-level modules imported by `packages` -> the distributions that provide them."""
     local = {path.stem for package in packages for path in (ROOT / package).rglob("*.py")}
@@ -36,6 +39,8 @@ def _imported_modules(*packages: str) -> dict[str, set[str]]:
     names: set[str] = set()
     for package in packages:
         for path in (ROOT / package).rglob("*.py"):
+            if VENDORED in path.parents:
+                continue  # third-party tools with their own environment (tests/tools/*/VENDORED.md)
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
                 if isinstance(node, ast.Import):
                     names.update(alias.name.split(".")[0] for alias in node.names)

@@ -106,3 +106,19 @@ def test_exact_input_is_not_changed() -> None:
     before = exact.copy()
     protect(exact, COLUMNS, row_total="total")
     pd.testing.assert_frame_equal(exact, before)
+
+
+def test_secondary_suppression_never_hides_a_cell_of_a_row_whose_total_is_0() -> None:
+    """Kingston upon Hull's row of zeros: a `c` in it could only be 0 (and suggest 1 to 5)."""
+    frame = pd.DataFrame(
+        [
+            {"council_code": "A", "region_code": "R", "x2": 3, "x5": 0},
+            {"council_code": "B", "region_code": "R", "x2": 0, "x5": 0},
+            {"council_code": "C", "region_code": "R", "x2": 0, "x5": 0},
+        ]
+        + [{"council_code": f"S{i}", "region_code": "S", "x2": 9 + i, "x5": 7 + 2 * i} for i in range(6)]
+    )
+    result = protect(frame, ["x2", "x5"], row_total="total")
+    hidden = {code for code, _ in result.suppressed_cells}
+    assert ("A", "x2") in result.suppressed_cells and not hidden & {"B", "C"}
+    assert len(hidden - {"A"}) >= 1  # still protected through England's total
