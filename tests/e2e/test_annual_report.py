@@ -125,7 +125,7 @@ def test_the_gate_passes_on_the_publication(annual: Any, store_url: str, tmp_pat
     result = audit_annual(store_url, YEAR, Path(annual.out_dir), tmp_path / "docs")
     assert result.success, result.messages
     assert {"returns.csv", "league_table.csv", "children.csv", "children.csv totals", "cross_council.csv",
-            "cross_council.csv totals"} <= set(result.suites)  # fmt: skip
+            "cross_council.csv totals", "whole_picture.csv"} <= set(result.suites)  # fmt: skip
     assert [name for name in result.suites if name.startswith("child_records")] == [
         f"child_records_{p.code}" for p in financial_year_periods(YEAR)
     ]
@@ -177,8 +177,12 @@ def test_the_gate_fails_on_a_published_small_count_or_an_inconsistent_total(
         england["children_newly_identified"] = str(int(england["children_newly_identified"]) + 100)
         shown["england"] = england["children_newly_identified"]
 
+    def region_small(rows: list[dict[str, str]]) -> None:
+        next(r for r in rows if r["geographic_level"] == "Regional")["children_whole_picture"] = "4"
+
     _rewrite(folder / "cross_council.csv", small_count)
     _rewrite(folder / "children.csv", total_off)
+    _rewrite(folder / "whole_picture.csv", region_small)
     result = audit_annual(store_url, YEAR, folder, tmp_path / "docs")
     assert not result.success
     assert any(m.startswith("cross_council.csv: x1 shows no count of 1 to 5 (they are c): 1 of ")
@@ -187,6 +191,10 @@ def test_the_gate_fails_on_a_published_small_count_or_an_inconsistent_total(
                and f"E92000001 children_newly_identified: {shown['england']} published" in m
                for m in result.messages)  # fmt: skip
     assert result.failures["cross_council.csv"] == {"x1 no small counts": 1}
+    assert result.failures["whole_picture.csv"] == {
+        "children_whole_picture no small counts": 1,
+        "children_whole_picture rounded": 1,
+    }
 
 
 @pytest.mark.browser
