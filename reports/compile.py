@@ -43,7 +43,7 @@ from reports.ees import (
 )
 from schemas.calendar import Period
 from schemas.lifecycle import TRACKER_LABELS, TRACKER_STATES
-from schemas.register import Register, load_register
+from schemas.register import COUNTRY_CODE, Register, load_register
 from schemas.standard import load_standard
 from transforms.link import (
     RULES,
@@ -182,22 +182,39 @@ def ees_tables(tables: CompileTables, register: Register | None = None) -> dict[
     register = register or load_register()
     pairs = tables.cross_council
     names = {c.council_code: c.name for c in register.all()}
+    council_rows = [
+        {
+            "geographic_level": "Local authority",
+            "period": row["time_period"],
+            "council_code": row["from_council_code"],
+            "rule": row["rule"],
+            "to_la_name": names.get(row["to_council_code"], row["to_council_code"]),
+            "children": int(row["children"]),
+        }
+        for row in pairs.to_dict("records")
+    ]
+    # England's total per rule for each period with findings and always for the compiled one (a
+    # quarter without findings still publishes its zeros: an EES file must have rows)
+    totals: dict[tuple[str, str], int] = {(tables.period.code, rule): 0 for rule in RULES}
+    for row in council_rows:
+        for rule in RULES:
+            totals.setdefault((row["period"], rule), 0)
+        totals[(row["period"], row["rule"])] += row["children"]
+    england = [
+        {"geographic_level": "National", "period": period, "council_code": COUNTRY_CODE, "rule": rule,
+         "to_la_name": "Total", "children": n}
+        for (period, rule), n in sorted(totals.items())
+    ]  # fmt: skip
     cross = to_ees(
         pd.DataFrame(
-            [
-                {
-                    "period": row["time_period"],
-                    "council_code": row["from_council_code"],
-                    "rule": row["rule"],
-                    "to_la_name": names.get(row["to_council_code"], row["to_council_code"]),
-                    "children": int(row["children"]),
-                }
-                for row in pairs.to_dict("records")
-            ],
-            columns=["period", "council_code", "rule", "to_la_name", "children"],
+            england + council_rows,
+            columns=["geographic_level", "period", "council_code", "rule", "to_la_name", "children"],
         ),
+        level=lambda r: r["geographic_level"],
         register=register,
     )
+    if not council_rows:  # a filter with one level ("Total") is not a filter to EES
+        cross = cross.drop(columns=["to_la_name"])
     findings = pd.DataFrame(
         [f.to_json() for f in tables.findings],
         columns=["rule", "period", "from_council_code", "to_council_code", "from_local_child_id", "to_local_child_id"],

@@ -119,8 +119,15 @@ def test_whole_pictures_equal_ground_truth_and_are_counted_per_council(compiled:
 def test_pair_counts_and_council_findings_agree_with_findings(compiled: dict[str, Any]) -> None:
     last = compiled["outcomes"][compiled["periods"][-1].code]
     findings = read_csv(last.paths["cross_council_findings"])
-    pairs = read_csv(last.paths["cross_council"])
+    rows = read_csv(last.paths["cross_council"])
+    pairs = [r for r in rows if r["geographic_level"] == "Local authority"]
     assert sum(int(p["children"]) for p in pairs) == len(findings)
+    # England's total per period and rule equals its pairs, and the compiled period has all five
+    england = {(r["time_identifier"], r["time_period"], r["rule"]): int(r["children"]) for r in rows
+               if r["geographic_level"] == "National"}  # fmt: skip
+    assert sum(england.values()) == len(findings)
+    last_quarter = f"Financial year Q{compiled['periods'][-1].quarter}"
+    assert {rule for (q, _, rule) in england if q == last_quarter} == {"X1", "X2", "X3", "X4", "X5"}
     told = read_csv(last.paths["council_findings"])
     for row in told:
         own = {f["from_local_child_id"] for f in findings if f["from_council_code"] == row["council_code"]} | {

@@ -93,3 +93,23 @@ def test_published_numbers_have_the_decimals_their_metadata_gives(generated_year
                     assert decimals <= dp, (path.name, row["col_name"], value, dp)
                     checked += 1
     assert checked > 1000
+
+
+def test_a_quarter_without_findings_still_publishes_screenable_files(tmp_path: Path) -> None:
+    """Day one (nothing stored): every published quarterly CSV still has rows (England's zeros
+    for the cross-council rules) and passes the screener; a header-only file could not be read."""
+    from datetime import date
+
+    from pipeline.compile import compile_period
+    from schemas.calendar import Period
+    from store.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path / 'empty.sqlite'}"
+    upgrade(url)
+    outcome = compile_period(url, Period.parse("2026-Q1"), tmp_path / "q", today=date(2026, 11, 1))
+    cross = pd.read_csv(outcome.paths["cross_council"])
+    assert set(cross["geographic_level"]) == {"National"} and cross["children"].sum() == 0
+    assert set(cross["rule"]) == {"X1", "X2", "X3", "X4", "X5"}
+    for name in STATISTICS:
+        verdict = screen(Path(outcome.out_dir) / f"{name}.csv")
+        assert verdict["passed"], (name, [r for r in verdict["results"] if r["result"] == "FAIL"])
