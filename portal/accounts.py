@@ -224,11 +224,14 @@ class Accounts:
         wait = self.wait_needed(email, client_ip)
         if wait > timedelta(0):
             return SignIn("locked", wait_seconds=max(1, math.ceil(wait.total_seconds())))
-        # counted as a failure before the (slow) check, withdrawn on success: a burst of guesses
-        # sent together meets the delay too
+        # counted against the account before the (slow) check, withdrawn on success: a burst of
+        # guesses at one account sent together meets the delay too. Against the address only once
+        # it has failed: many people signing in at once behind one gateway (a council's network, the
+        # start of a collection day) are not a burst of guesses, and their pending checks must not
+        # make each other wait
         attempted = db.utcnow()
         with self.engine.begin() as conn:
-            db.insert_login_failures(conn, [("account", email), ("ip", client_ip)], attempted)
+            db.insert_login_failures(conn, [("account", email)], attempted)
             db.delete_login_failures(conn, before=attempted - self.lockout)  # outside every window now
         with self.engine.connect() as conn:
             row = db.find_user_by_email(conn, email)
@@ -242,10 +245,11 @@ class Accounts:
             ok = False
         user = _user(row) if row else None
         if not ok or user is None or user.disabled:
+            with self.engine.begin() as conn:
+                db.insert_login_failures(conn, [("ip", client_ip)], attempted)
             return SignIn("bad")
         with self.engine.begin() as conn:
             db.delete_login_failures(conn, scope="account", subject=email)
-            db.delete_login_failure(conn, "ip", client_ip, attempted)  # this attempt was not a failure
             values: dict[str, object] = {"last_login_at": db.utcnow()}
             if self.hasher.check_needs_rehash(stored_hash):
                 values["password_hash"] = self.hasher.hash(password)

@@ -145,14 +145,6 @@ def insert_login_failures(connection: Connection, failures: list[tuple[str, str]
     )
 
 
-def delete_login_failure(connection: Connection, scope: str, subject: str, failed_at: datetime) -> None:
-    """Withdraw one provisional failure (recorded before a password check that then succeeded)."""
-    t = login_failures.c
-    connection.execute(
-        delete(login_failures).where(and_(t.scope == scope, t.subject == subject, t.failed_at == failed_at))
-    )
-
-
 def delete_login_failures(
     connection: Connection, *, before: datetime | None = None, scope: str | None = None, subject: str | None = None
 ) -> None:

@@ -162,3 +162,33 @@ def test_the_client_is_the_right_most_untrusted_entry(
         trust_proxy=hops,
     )
     assert client_address(_request(header), config).address == expected
+
+
+def test_people_signing_in_at_once_behind_one_address_do_not_make_each_other_wait(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Thirty right passwords checked at the same time from one gateway (more than the address's
+    free failures): a pending check is not a failure of the address, so every one gets in."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    emails = [f"officer{n}@hartlepool.example.gov.uk" for n in range(30)]
+    for email in emails:
+        rig.accounts.add_user(email, "council", PASSWORD, "E06000001")
+    gate = threading.Barrier(30, timeout=20)
+    real = rig.accounts.hasher
+
+    class Together:
+        """The real hasher, but each check waits until all thirty are pending."""
+
+        def verify(self, stored: str, password: str) -> bool:
+            gate.wait()
+            return bool(real.verify(stored, password))
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+    monkeypatch.setattr(rig.accounts, "hasher", Together())
+    with ThreadPoolExecutor(30) as pool:
+        results = list(pool.map(lambda email: rig.accounts.authenticate(email, PASSWORD, "192.0.2.10").outcome, emails))
+    assert results == ["ok"] * 30
