@@ -138,7 +138,11 @@ def audit_annual(engine: Engine | str, year: str, publication_dir: Path, docs_di
         batches.append(published_totals_batch(table, name=name, columns=columns, row_total=row_total))
     picture = _read_table(folder, "whole_picture.csv", problems)  # X6 by region: no council rows
     if picture is not None:
-        batches.append(published_counts_batch(picture, name="whole_picture.csv", columns=["children_whole_picture"]))
+        batches.append(
+            published_counts_batch(
+                picture, name="whole_picture.csv", columns=["children_whole_picture"], suppressible_levels=["Regional"]
+            )
+        )
     return _audit(label, batches, Path(docs_dir), problems, started)
 
 

@@ -131,6 +131,34 @@ def test_published_counts_show_no_count_of_1_to_5_and_totals_are_rounded(tmp_pat
     assert not passed and "rounded to the nearest 10" in messages[0] and "(E92000001)" in messages[0]
 
 
+def test_a_table_published_by_region_may_show_c_for_a_region_but_never_for_england(tmp_path: Path) -> None:
+    """X6 is published by region only: its regions are the table's cells (a rounded figure or c),
+    England its total (always rounded)."""
+
+    def picture(england: str, regions: list[str]) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "geographic_level": ["National", *["Regional"] * len(regions)],
+                "region_code": ["", *[f"E1200000{n + 1}" for n in range(len(regions))]],
+                "new_la_code": ["", *[""] * len(regions)],
+                "children_whole_picture": [england, *regions],
+            }
+        )
+
+    def audit(table: pd.DataFrame) -> bool:
+        batch = published_counts_batch(
+            table, name="whole_picture.csv", columns=["children_whole_picture"], suppressible_levels=["Regional"]
+        )
+        return bool(_audit(batch, tmp_path)[0])
+
+    assert audit(picture("20", ["c", "10", "c"]))
+    assert not audit(picture("c", ["c", "10"]))  # England is never suppressed
+    assert not audit(picture("20", ["7", "10"]))  # a region's figure is rounded
+    # without the option a region's c is a suppressed total, as before
+    plain = published_counts_batch(picture("20", ["c", "10"]), name="w.csv", columns=["children_whole_picture"])
+    assert not _audit(plain, tmp_path)[0]
+
+
 def test_published_totals_agree_with_the_council_rows_after_rounding(tmp_path: Path) -> None:
     columns = ["children_newly_identified"]
     # 12 + 7 + 8 = 27 -> 30; nothing hidden, so the totals are exactly that

@@ -98,17 +98,35 @@ HOSTILE: dict[str, tuple[Callable[[Path], Path], str]] = {
 }
 
 
+# The child writes its own peak (VmHWM of its own address space) at exit: the rusage of a child
+# forked from a large pytest worker counts the worker's copied pages too (Linux keeps the
+# pre-exec high-water mark in ru_maxrss), so it would report the worker's size, not the CLI's.
+_PEAK_AT_EXIT = """
+import atexit, runpy, sys
+peak_file = sys.argv.pop(1)
+def _peak():
+    with open("/proc/self/status") as status:
+        kb = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
+    with open(peak_file, "w") as out:
+        out.write(kb)
+atexit.register(_peak)
+sys.argv[0] = "lscb"
+runpy.run_module("lscb.cli", run_name="__main__", alter_sys=True)
+"""
+
+
 def run_cli(args: list[str], cwd: Path) -> tuple[int, str, str, float, float]:
     """`lscb ...` in a child process: (exit status, stdout, stderr, seconds, the child's peak RSS
-    in MB). The child's output goes to files beside `cwd` and it is reaped with `wait4`, which
-    gives that child's own resource usage."""
+    in MB). The child's output goes to files beside `cwd`; it is reaped with `wait4`, and its
+    peak is its own high-water mark (written at exit; the rusage figure if it never exits)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LSCB_", "AIRFLOW"))}
     env["HOME"] = str(cwd)
     out_path, err_path = cwd.parent / f"{cwd.name}.stdout", cwd.parent / f"{cwd.name}.stderr"
+    peak_path = cwd.parent / f"{cwd.name}.peak"
     started = time.perf_counter()
     with out_path.open("wb") as out, err_path.open("wb") as err:
         process = subprocess.Popen(  # noqa: S603 - fixed argument list
-            [sys.executable, "-m", "lscb.cli", *args], cwd=cwd, env=env, stdout=out, stderr=err
+            [sys.executable, "-c", _PEAK_AT_EXIT, str(peak_path), *args], cwd=cwd, env=env, stdout=out, stderr=err
         )
         deadline = time.monotonic() + MAX_SECONDS * 4
         while True:
@@ -125,7 +143,11 @@ def run_cli(args: list[str], cwd: Path) -> tuple[int, str, str, float, float]:
     texts = out_path.read_text(encoding="utf-8"), err_path.read_text(encoding="utf-8")
     out_path.unlink()
     err_path.unlink()
-    return process.returncode, texts[0], texts[1], elapsed, usage.ru_maxrss / 1024
+    peak_mb = usage.ru_maxrss / 1024
+    if peak_path.exists():
+        peak_mb = int(peak_path.read_text()) / 1024
+        peak_path.unlink()
+    return process.returncode, texts[0], texts[1], elapsed, peak_mb
 
 
 @pytest.mark.parametrize("kind", sorted(HOSTILE))

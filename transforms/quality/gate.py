@@ -48,6 +48,7 @@ MARKERS = (SUPPRESSED, NOT_AVAILABLE, NOT_APPLICABLE)
 SMALL_COUNTS = tuple(str(n) for n in range(LOW, HIGH + 1))
 COUNT_OR_MARKER = rf"^(?:\d+|{'|'.join(MARKERS)})$"
 ROUNDED_OR_MARKER = rf"^(?:\d*0|{NOT_AVAILABLE}|{NOT_APPLICABLE})$"  # a total is never suppressed
+ROUNDED_OR_SUPPRESSED = rf"^(?:\d*0|{'|'.join(MARKERS)})$"  # a table's cells at a rounded level
 HALF = 10 // 2  # a total rounded to the nearest 10 is within 5 of the exact sum
 SHOWN_EXAMPLES = 5  # codes named in one message
 
@@ -251,9 +252,13 @@ def _area(table: pd.DataFrame) -> pd.Series:
 # ---- published tables ---------------------------------------------------------------------------------
 
 
-def published_counts_batch(table: pd.DataFrame, *, name: str, columns: Sequence[str]) -> GateBatch:
+def published_counts_batch(
+    table: pd.DataFrame, *, name: str, columns: Sequence[str], suppressible_levels: Sequence[str] = ()
+) -> GateBatch:
     """A published table's child counts: no count of 1 to 5 shows (it must be `c`), every cell
-    a whole number or a marker, England and regional totals rounded to the nearest 10."""
+    a whole number or a marker, England and regional totals rounded to the nearest 10.
+    `suppressible_levels`: levels that are the table's cells rather than its totals (X6 is
+    published by region only), so a rounded figure or `c`."""
     import great_expectations.expectations as gxe
 
     frame = table.reset_index(drop=True).copy()
@@ -272,11 +277,23 @@ def published_counts_batch(table: pd.DataFrame, *, name: str, columns: Sequence[
             gxe.ExpectColumnValuesToMatchRegex(
                 column=column,
                 regex=ROUNDED_OR_MARKER,
-                row_condition=f'(geographic_level != "{COUNCIL}")',
+                row_condition=" & ".join(
+                    f'(geographic_level != "{level}")' for level in (COUNCIL, *suppressible_levels)
+                ),
                 condition_parser="pandas",
                 meta=_meta(f"{column} rounded", f"England and regional {column} are rounded to the nearest 10"),
             ),
         ]
+        for level in suppressible_levels:
+            suite.append(
+                gxe.ExpectColumnValuesToMatchRegex(
+                    column=column,
+                    regex=ROUNDED_OR_SUPPRESSED,
+                    row_condition=f'(geographic_level == "{level}")',
+                    condition_parser="pandas",
+                    meta=_meta(f"{column} {level} rounded", f"{level} {column} are rounded to the nearest 10 or c"),
+                )
+            )
     return GateBatch(name=name, frame=frame, expectations=tuple(suite), label="area")
 
 
