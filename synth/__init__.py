@@ -221,38 +221,13 @@ def generate(options: SynthOptions) -> SynthResult:
                     }
                 )
             t0 = time.perf_counter()
-            data = xlsx_bytes(doc) if options.format == "xlsx" else csv_zip_bytes(doc, standard)
-            path = out / name
-            path.write_bytes(data)
-            stamp = at.timestamp()
-            os.utime(path, (stamp, stamp))
+            written = _write(options, doc, standard, name=name, at=at, injected=[e.kind for e in injected],
+                             has_errors=has_errors)  # fmt: skip
             write_seconds += time.perf_counter() - t0
-            files.append(path)
+            files.append(written.path)
             rows_total += len(doc.rows)
-            received_text = at.isoformat()
-            returns.append(
-                {
-                    "council_code": council.council_code,
-                    "period": period.code,
-                    "file": name,
-                    "received_at": received_text,
-                    "late": late,
-                    "children": len(doc.rows),
-                    "injected": [e.kind for e in injected],
-                    "has_errors": has_errors,
-                }
-            )
-            manifest_files.append(
-                {
-                    "file": name,
-                    "council_code": council.council_code,
-                    "period": period.code,
-                    "format": options.format,
-                    "received_at": received_text,
-                    "late": late,
-                    "bytes": len(data),
-                }
-            )
+            returns.append(written.entry)
+            manifest_files.append(written.manifest)
             if late:
                 late_list.append({"council_code": council.council_code, "period": period.code, "file": name})
             if (lineage, i) in resubmitted and has_errors:  # (a mistake that could not be made leaves it clean)
@@ -308,10 +283,35 @@ def generate(options: SynthOptions) -> SynthResult:
 
 
 @dataclass
-class _Corrected:
+class _Written:
     path: Path
-    entry: dict[str, Any]
-    manifest: dict[str, Any]
+    entry: dict[str, Any]  # the ground truth's `returns` entry
+    manifest: dict[str, Any]  # the manifest's `files` entry
+
+
+def _write(
+    options: SynthOptions,
+    doc: Any,
+    standard: Any,
+    *,
+    name: str,
+    at: datetime,
+    injected: list[str],
+    has_errors: bool,
+) -> _Written:
+    """Write one return file, dated by its time of receipt, and describe it."""
+    data = xlsx_bytes(doc) if options.format == "xlsx" else csv_zip_bytes(doc, standard)
+    path = Path(options.out) / name
+    path.write_bytes(data)
+    os.utime(path, (at.timestamp(), at.timestamp()))
+    late = doc.period.is_late(at)
+    where = {"council_code": doc.council.council_code, "period": doc.period.code}
+    received = at.isoformat()
+    entry = {**where, "file": name, "received_at": received, "late": late, "children": len(doc.rows),
+             "injected": injected, "has_errors": has_errors}  # fmt: skip
+    manifest = {"file": name, **where, "format": options.format, "received_at": received, "late": late,
+                "bytes": len(data)}  # fmt: skip
+    return _Written(path, entry, manifest)
 
 
 def _corrected(
@@ -323,14 +323,13 @@ def _corrected(
     period: Period,
     at: datetime,
     standard: Any,
-) -> _Corrected:
+) -> _Written:
     """The council's corrected copy of a rejected return: the same return without the injected
     mistakes (the same random stream builds the same rows), sent one to four days later, and
     still on time when the first was (by noon on the deadline day at the latest)."""
     rng = random.Random(f"lscb-synth-resubmit:{options.seed}:{council.council_code}:{period.code}")  # noqa: S311
     again = at + timedelta(days=rng.randint(1, 4), minutes=rng.randint(0, 600))
-    late = period.is_late(at)
-    if not late:
+    if not period.is_late(at):
         again = min(again, datetime.combine(period.deadline, datetime.min.time(), tzinfo=UTC) + timedelta(hours=11))
         again = max(again, at + timedelta(minutes=30))
     return_rng = random.Random(f"lscb-synth:{options.seed}:{council.council_code}:{period.code}")  # noqa: S311
@@ -338,31 +337,7 @@ def _corrected(
     doc = build_return(world, council, index, period, received_at=at, rng=return_rng, standard=standard)
     ext = "xlsx" if options.format == "xlsx" else "zip"
     name = f"{council.council_code}_{period.code}_corrected.{ext}"
-    data = xlsx_bytes(doc) if options.format == "xlsx" else csv_zip_bytes(doc, standard)
-    path = Path(options.out) / name
-    path.write_bytes(data)
-    os.utime(path, (again.timestamp(), again.timestamp()))
-    text = again.isoformat()
-    entry = {
-        "council_code": council.council_code,
-        "period": period.code,
-        "file": name,
-        "received_at": text,
-        "late": period.is_late(again),
-        "children": len(doc.rows),
-        "injected": [],
-        "has_errors": False,
-    }
-    manifest = {
-        "file": name,
-        "council_code": council.council_code,
-        "period": period.code,
-        "format": options.format,
-        "received_at": text,
-        "late": period.is_late(again),
-        "bytes": len(data),
-    }
-    return _Corrected(path, entry, manifest)
+    return _write(options, doc, standard, name=name, at=again, injected=[], has_errors=False)
 
 
 def register_expected_all(register: Any, periods: list[Period]) -> list[list[Council]]:
