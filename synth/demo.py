@@ -185,8 +185,8 @@ def claim_world(data_dir: Path, world: dict[str, Any]) -> tuple[Path, str | None
     fresh = data_dir.parent / f"{data_dir.name}-{_slug(world)}"
     state = "carrying on with" if (fresh / WORLD_MARKER).is_file() else "starting"
     chosen, _ = claim_world(fresh, world)
-    if chosen != fresh:  # pragma: no cover - the slug names the world, so its directory holds it or nothing
-        raise RuntimeError(f"{fresh} holds another world; remove it or choose another LSCB_DATA_DIR")
+    if chosen != fresh:  # the slug names the world, so only a directory made by hand gets here
+        raise RuntimeError(f"{fresh} holds something else; remove it or choose another LSCB_DATA_DIR")
     return fresh, f"{why}; {state} this one ({world_description(world)}) in {fresh}"
 
 

@@ -110,3 +110,13 @@ def test_without_resubmissions_the_world_is_unchanged(tmp_path: Path) -> None:
     assert none["resubmitted"] == []
     assert none["findings"] == some["findings"]
     assert [r for r in some["returns"] if not r.get("resubmission_of")] == none["returns"]
+
+
+def test_a_world_directory_made_by_hand_is_not_taken_over(tmp_path: Path) -> None:
+    data = tmp_path / "var"
+    claim_world(data, QUARTER)
+    squatter = tmp_path / "var-demo-year-2025-26-x100-s1"
+    squatter.mkdir()
+    (squatter / "lscb.sqlite").write_bytes(b"")
+    with pytest.raises(RuntimeError, match="holds something else"):
+        claim_world(data, YEAR)
